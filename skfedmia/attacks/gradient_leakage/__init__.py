@@ -1,0 +1,1 @@
+"""skfedmia subpackage."""
