@@ -1,5 +1,14 @@
 """Torch MLPs for tabular data, wrapped as scikit-learn classifiers by skorch."""
 
+from ._classifier import TorchMLPClassifier
+from ._data import TensorBatchIterator, TensorDataset
 from ._module import ACTIVATIONS, MLPModule, make_activation
 
-__all__ = ["ACTIVATIONS", "MLPModule", "make_activation"]
+__all__ = [
+    "ACTIVATIONS",
+    "MLPModule",
+    "TensorBatchIterator",
+    "TensorDataset",
+    "TorchMLPClassifier",
+    "make_activation",
+]

@@ -1,1 +1,6 @@
-"""skfedmia subpackage."""
+"""Validation, seeding and device helpers."""
+
+from ._device import resolve_device
+from ._random import draw_seed, spawn_seeds, torch_seed_context
+
+__all__ = ["draw_seed", "resolve_device", "spawn_seeds", "torch_seed_context"]

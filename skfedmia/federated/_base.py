@@ -1,0 +1,242 @@
+"""What sequential and parallel federations share: validation, node split, prediction."""
+
+from __future__ import annotations
+
+import numbers
+from abc import abstractmethod
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
+
+from ..utils._random import draw_seed
+from ._adapters import reset_optimizer
+from ._callbacks import NodeCallback, NodeModel
+from ._partition import PARTITIONS, split_nodes
+
+__all__ = ["BaseFederatedClassifier"]
+
+
+def _estimator_has(attr):
+    def check(self):
+        est = getattr(self, "estimator_", None)
+        if est is None:
+            est = self._template()
+        return hasattr(est, attr)
+
+    return check
+
+
+class BaseFederatedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """Shared machinery of federated classifiers; not for direct use."""
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["partial_fit", "predict"]), None],
+        "n_nodes": [Interval(numbers.Integral, 1, None, closed="left")],
+        "local_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "partition": [StrOptions(set(PARTITIONS))],
+        "dirichlet_alpha": [Interval(numbers.Real, 0, None, closed="neither")],
+        "optimizer_state": [StrOptions({"reset", "local", "travel"})],
+        "callbacks": [list, tuple, None],
+        "sampler": [HasMethods(["fit_resample"]), None],
+        "input_noise": [Interval(numbers.Real, 0, None, closed="left")],
+        "update_defense": [HasMethods(["apply"]), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # ------------------------------------------------------------------ helpers
+    def _template(self):
+        if self.estimator is None:
+            from ..neural_net import TorchMLPClassifier
+
+            return TorchMLPClassifier()
+        return self.estimator
+
+    def _new_estimator(self, seed):
+        est = clone(self._template())
+        if seed is not None and "random_state" in est.get_params(deep=False):
+            est.set_params(random_state=int(seed))
+        return est
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        from sklearn.utils import get_tags
+
+        inner = get_tags(self._template())
+        # node noise and parameter checks work on dense arrays; NaN is never accepted
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.input_tags.categorical = inner.input_tags.categorical
+        return tags
+
+    def _validate_fit_data(self, X, y, nodes):
+        X, y = validate_data(self, X, y, reset=True, ensure_all_finite=True, dtype="numeric")
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data; "
+                f"got 1 class ({self.classes_[0]!r})."
+            )
+        rng = check_random_state(self.random_state)
+        if nodes is None:
+            node_indices = split_nodes(
+                y_enc,
+                self.n_nodes,
+                partition=self.partition,
+                dirichlet_alpha=self.dirichlet_alpha,
+                random_state=draw_seed(rng),
+            )
+            self.nodes_ = np.arange(self.n_nodes)
+        else:
+            nodes = np.asarray(nodes)
+            if nodes.ndim != 1 or _num_samples(nodes) != _num_samples(X):
+                raise ValueError(
+                    f"nodes must be a 1-D array with one node label per row of X "
+                    f"({_num_samples(X)} rows); got shape {nodes.shape}."
+                )
+            self.nodes_, codes = np.unique(nodes, return_inverse=True)
+            node_indices = [np.flatnonzero(codes == k) for k in range(len(self.nodes_))]
+        self.node_indices_ = node_indices
+        self.n_nodes_ = len(node_indices)
+        return X, y, y_enc.astype(np.int64), rng
+
+    def _prepare_node_data(self, X, y_enc, rng):
+        """Each node's training rows, resampled by ``sampler`` if one is given."""
+        data = []
+        for k, idx in enumerate(self.node_indices_):
+            Xk, yk = X[idx], y_enc[idx]
+            if self.sampler is not None:
+                sampler = clone(self.sampler)
+                if "random_state" in sampler.get_params(deep=False):
+                    sampler.set_params(random_state=draw_seed(rng))
+                try:
+                    Xk, yk = sampler.fit_resample(Xk, yk)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"sampler failed on node {self.nodes_[k]!r} ({len(idx)} rows, classes "
+                        f"{np.unique(yk).tolist()}): {exc}"
+                    ) from exc
+            data.append((Xk, yk))
+        return data
+
+    def _noisy(self, Xk, rng):
+        if self.input_noise > 0:
+            noise = rng.normal(scale=self.input_noise, size=Xk.shape)
+            return (Xk + noise).astype(Xk.dtype, copy=False)
+        return Xk
+
+    def _prepare_callbacks(self):
+        callbacks = list(self.callbacks or [])
+        for cb in callbacks:
+            if not (isinstance(cb, NodeCallback) or callable(cb)):
+                raise TypeError(
+                    "callbacks must be NodeCallback instances or callables, got "
+                    f"{type(cb).__name__}."
+                )
+        self.callbacks_ = callbacks
+        return callbacks
+
+    def _notify(self, hook, *args, **kwargs):
+        for cb in self.callbacks_:
+            if isinstance(cb, NodeCallback):
+                getattr(cb, hook)(self, *args, **kwargs)
+            elif hook == "on_node_end":
+                cb(self, *args, **kwargs)
+
+    def _node_model(self):
+        return NodeModel(self.estimator_, classes=self.classes_)
+
+    def _record(self, *, step, cycle, node, position, Xk, yk, validation):
+        record = {
+            "step": step,
+            "cycle": cycle,
+            "node": node,
+            "position": position,
+            "n_rows": len(yk),
+            "label": f"C{cycle + 1}N{node + 1}",
+            "train_accuracy": float(np.mean(self.estimator_.predict(Xk) == yk)),
+        }
+        if validation is not None:
+            Xv, yv = validation
+            record["validation_accuracy"] = float(np.mean(self.estimator_.predict(Xv) == yv))
+        self.history_.append(record)
+
+    def _validate_validation(self, validation_data):
+        if validation_data is None:
+            return None
+        try:
+            Xv, yv = validation_data
+        except (TypeError, ValueError):
+            raise ValueError("validation_data must be a pair (X_val, y_val).") from None
+        Xv = validate_data(self, Xv, reset=False, ensure_all_finite=True, dtype="numeric")
+        yv = np.asarray(yv)
+        unseen = np.setdiff1d(yv, self.classes_)
+        if unseen.size:
+            raise ValueError(f"validation_data has labels not seen in y: {unseen.tolist()}.")
+        return Xv, np.searchsorted(self.classes_, yv)
+
+    @staticmethod
+    def _reset_between(estimator, first):
+        if not first:
+            reset_optimizer(estimator)
+
+    @abstractmethod
+    def fit(self, X, y, *, nodes=None, validation_data=None): ...
+
+    # ------------------------------------------------------------------ prediction
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, ensure_all_finite=True, dtype="numeric")
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities of the final model, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        X = self._check_X(X)
+        return self.estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`."""
+        X = self._check_X(X)
+        return self.estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the final model."""
+        X = self._check_X(X)
+        return self.estimator_.decision_function(X)
+
+    def predict(self, X):
+        """Predicted class labels of the final model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        X = self._check_X(X)
+        codes = np.asarray(self.estimator_.predict(X), dtype=np.intp)
+        return self.classes_[codes]
+
+    def node_model(self) -> NodeModel:
+        """The final model as a standalone fitted classifier (a frozen copy)."""
+        check_is_fitted(self)
+        return self._node_model().snapshot()

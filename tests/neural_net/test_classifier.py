@@ -1,0 +1,153 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skfedmia import TorchMLPClassifier
+from skfedmia.neural_net import MLPModule, TensorBatchIterator, TensorDataset
+
+
+def fast(**kw):
+    params = dict(max_epochs=5, lr=0.01, batch_size=64, random_state=0)
+    params.update(kw)
+    return TorchMLPClassifier(**params)
+
+
+def test_defaults_are_the_papers_target():
+    clf = TorchMLPClassifier()
+    assert clf.hidden_layer_sizes == (128,)
+    assert clf.activation == "tanh"
+    assert clf.lr == 0.001
+    assert clf.optimizer is torch.optim.Adam
+    assert 0 < clf.dropout < 1
+    assert clf.device == "auto"
+
+
+def test_learns_digits_and_module_shape(digits):
+    X, y, Xt, yt = digits
+    clf = fast().fit(X, y)
+    assert clf.score(Xt, yt) > 0.85
+    assert isinstance(clf.module_, MLPModule)
+    linears = clf.module_.linear_layers
+    assert [lin.out_features for lin in linears] == [128, 10]
+    assert isinstance(clf.module_.layers[1], torch.nn.Tanh)
+    assert clf.device_.type in ("cpu", "cuda")
+    proba = clf.predict_proba(Xt)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_attack_architecture_via_params(digits):
+    X, y, _, _ = digits
+    clf = fast(hidden_layer_sizes=(64,), activation="sigmoid", max_epochs=1).fit(X, y)
+    assert isinstance(clf.module_.layers[1], torch.nn.Sigmoid)
+    assert clf.module_.linear_layers[0].out_features == 64
+
+
+def test_module_routing_overrides_top_level(digits):
+    X, y, _, _ = digits
+    clf = fast(max_epochs=1, module__hidden_layer_sizes=(16, 8), module__activation="relu")
+    clf.fit(X, y)
+    assert [lin.out_features for lin in clf.module_.linear_layers] == [16, 8, 10]
+    assert clf.get_params()["module__hidden_layer_sizes"] == (16, 8)
+
+
+def test_string_labels_and_float64_int_input(digits):
+    X, y, Xt, _ = digits
+    labels = np.array([f"digit-{v}" for v in y])
+    clf = fast(max_epochs=2).fit((X * 16).astype(np.int64), labels)
+    assert set(clf.classes_) == set(labels)
+    pred = clf.predict((Xt * 16).astype(np.float64))
+    assert pred.dtype.kind == "U" and set(pred) <= set(labels)
+
+
+def test_random_state_repeats_exactly_and_keeps_global_rng(digits):
+    X, y, Xt, _ = digits
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    p1 = fast().fit(X, y).predict_proba(Xt)
+    assert torch.equal(before, torch.get_rng_state())
+    p2 = fast().fit(X, y).predict_proba(Xt)
+    np.testing.assert_array_equal(p1, p2)
+    p3 = fast(random_state=1).fit(X, y).predict_proba(Xt)
+    assert not np.allclose(p1, p3)
+
+
+def test_partial_fit_sequence_repeats_and_epochs_kwarg(digits):
+    X, y, Xt, _ = digits
+
+    def run():
+        clf = fast(max_epochs=1)
+        clf.partial_fit(X[:600], y[:600], classes=np.arange(10))
+        clf.partial_fit(X[600:], y[600:], epochs=3)
+        return clf
+
+    a, b = run(), run()
+    assert len(a.history_) == 4
+    np.testing.assert_array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
+
+
+def test_partial_fit_needs_classes_when_first_batch_lacks_some(digits):
+    X, y, _, _ = digits
+    mask = y < 5
+    clf = fast(max_epochs=1).partial_fit(X[mask], y[mask], classes=np.arange(10))
+    assert clf.module_.linear_layers[-1].out_features == 10
+    clf.partial_fit(X[~mask], y[~mask])
+    other = fast(max_epochs=1).partial_fit(X[mask], y[mask])
+    with pytest.raises(ValueError, match="not among the classes known"):
+        other.partial_fit(X[~mask], y[~mask])
+
+
+def test_clone_pickle_gridsearch_pipeline(digits):
+    X, y, Xt, yt = digits
+    clf = fast(max_epochs=2).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(restored.predict_proba(Xt), clf.predict_proba(Xt), atol=1e-6)
+    assert restored.device == "auto"
+    fresh = clone(clf)
+    assert not hasattr(fresh, "module_") or not fresh.initialized_
+    assert fresh.get_params()["max_epochs"] == 2
+    pipe = make_pipeline(StandardScaler(), fast(max_epochs=2))
+    search = GridSearchCV(pipe, {"torchmlpclassifier__hidden_layer_sizes": [(8,), (32,)]}, cv=2)
+    search.fit(X, y)
+    assert search.best_params_["torchmlpclassifier__hidden_layer_sizes"] in [(8,), (32,)]
+    assert search.score(Xt, yt) > 0.7
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), "NaN"),
+        (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), "infinity"),
+    ],
+)
+def test_bad_input_clear_errors(digits, bad, match):
+    X, y, _, _ = digits
+    with pytest.raises(ValueError, match=match):
+        fast(max_epochs=1).fit(bad(X.astype(np.float64)), y)
+
+
+def test_one_class_and_wrong_width_errors(digits):
+    X, y, _, _ = digits
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        fast(max_epochs=1).fit(X[:10], np.zeros(10))
+    clf = fast(max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :10])
+    with pytest.raises(ValueError, match="activation must be one of"):
+        fast(max_epochs=1, activation="swishy").fit(X, y)
+
+
+def test_tensor_batches_cover_every_row_once():
+    X = np.arange(20, dtype=np.float32).reshape(10, 2)
+    ds = TensorDataset(X, np.arange(10))
+    torch.manual_seed(0)
+    seen = torch.cat([yb for _, yb in TensorBatchIterator(ds, batch_size=3, shuffle=True)])
+    assert sorted(seen.tolist()) == list(range(10))
+    assert seen.tolist() != list(range(10))
+    assert len(TensorBatchIterator(ds, batch_size=3)) == 4
+    assert len(TensorBatchIterator(ds, batch_size=3, drop_last=True)) == 3
