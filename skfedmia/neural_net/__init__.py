@@ -2,6 +2,7 @@
 
 from ._classifier import TorchMLPClassifier
 from ._data import TensorBatchIterator, TensorDataset
+from ._ensemble import can_fit_together, fit_mlp_ensemble
 from ._module import ACTIVATIONS, MLPModule, make_activation
 
 __all__ = [
@@ -10,5 +11,7 @@ __all__ = [
     "TensorBatchIterator",
     "TensorDataset",
     "TorchMLPClassifier",
+    "can_fit_together",
+    "fit_mlp_ensemble",
     "make_activation",
 ]

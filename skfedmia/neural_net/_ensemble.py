@@ -1,0 +1,255 @@
+"""Train many small MLPs of one architecture together, as one batched model.
+
+Shadow models and reference models are K copies of the same architecture, each trained on
+its own rows with its own seed. Trained one after the other, each step of a small MLP is a
+handful of tiny matrix products dominated by fixed per-call costs; stacked, the K models run
+as batched matrix products (``torch.baddbmm``) and the costs are shared. The optimizer is one
+elementwise optimizer over the stacked parameters, which is exactly K independent optimizers.
+
+Every model draws its initial weights, batch orders and dropout masks from its own generator,
+seeded as ``TorchMLPClassifier(random_state=...)`` seeds itself, so on the CPU the stacked
+models equal models trained one by one up to float rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.preprocessing import LabelEncoder
+from torch import nn
+
+from ..utils._device import resolve_device
+from ..utils._random import draw_seed
+from ._classifier import TorchMLPClassifier
+from ._module import MLPModule, make_activation
+
+__all__ = ["fit_mlp_ensemble", "can_fit_together"]
+
+_ELEMENTWISE_OPTIMIZERS = (
+    torch.optim.Adam,
+    torch.optim.AdamW,
+    torch.optim.SGD,
+    torch.optim.RMSprop,
+    torch.optim.Adagrad,
+    torch.optim.Adamax,
+)
+
+
+def can_fit_together(estimator) -> bool:
+    """Whether :func:`fit_mlp_ensemble` can train copies of ``estimator`` together.
+
+    True for a :class:`TorchMLPClassifier` with an :class:`MLPModule`, a cross-entropy
+    loss, an elementwise torch optimizer (Adam, AdamW, SGD, RMSprop, Adagrad, Adamax), no
+    internal validation split and no callbacks of its own.
+    """
+    if type(estimator) is not TorchMLPClassifier:
+        return False
+    params = estimator.get_params(deep=False)
+    module = params["module"]
+    if not (isinstance(module, type) and issubclass(module, MLPModule)):
+        return False
+    if params["criterion"] is not nn.CrossEntropyLoss:
+        return False
+    optimizer = params["optimizer"]
+    if not (isinstance(optimizer, type) and issubclass(optimizer, _ELEMENTWISE_OPTIMIZERS)):
+        return False
+    if params["train_split"] is not None or params["callbacks"]:
+        return False
+    # routed parameters we do not reproduce (criterion__, iterator_train__ other than
+    # shuffle/batch_size, dataset__ ...) send the caller to the one-by-one path
+    allowed_prefixes = ("module__", "optimizer__", "iterator_train__shuffle")
+    for key in params:
+        if "__" in key and not key.startswith(allowed_prefixes):
+            if key.startswith("callbacks__"):
+                continue
+            return False
+    return True
+
+
+def _module_kwargs(estimator, n_features, n_classes):
+    kwargs = {
+        "n_features": n_features,
+        "n_classes": n_classes,
+        "hidden_layer_sizes": estimator.hidden_layer_sizes,
+        "activation": estimator.activation,
+        "dropout": estimator.dropout,
+    }
+    kwargs.update(estimator.get_params_for("module"))
+    return kwargs
+
+
+class _StackedMLP(nn.Module):
+    """K MLPs with the same layout; weights of shape (K, in, out)."""
+
+    def __init__(self, modules: list[MLPModule], activation: str, dropout: float):
+        super().__init__()
+        linears = [m.linear_layers for m in modules]
+        self.weights = nn.ParameterList(
+            [
+                nn.Parameter(torch.stack([ls[i].weight.detach().T for ls in linears]).clone())
+                for i in range(len(linears[0]))
+            ]
+        )
+        self.biases = nn.ParameterList(
+            [
+                nn.Parameter(torch.stack([ls[i].bias.detach()[None, :] for ls in linears]).clone())
+                for i in range(len(linears[0]))
+            ]
+        )
+        self.act = make_activation(activation)
+        self.dropout = dropout
+
+    def forward(self, X, generators=None):
+        h = X
+        last = len(self.weights) - 1
+        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(b, h, W)
+            if i < last:
+                h = self.act(h)
+                if self.training and self.dropout > 0:
+                    keep = 1.0 - self.dropout
+                    masks = torch.stack(
+                        [
+                            torch.empty(h.shape[1:], device=h.device).bernoulli_(keep, generator=g)
+                            for g in generators
+                        ]
+                    )
+                    h = h * masks.div_(keep)
+        return h
+
+    def unstack_into(self, k: int, module: MLPModule) -> None:
+        with torch.no_grad():
+            for lin, W, b in zip(module.linear_layers, self.weights, self.biases):
+                lin.weight.copy_(W[k].T)
+                lin.bias.copy_(b[k, 0])
+
+
+def _draw_initial(estimator, seed, n_features, n_classes):
+    """Build one model's module and generator exactly as ``TorchMLPClassifier.fit`` does."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = estimator.module(**_module_kwargs(estimator, n_features, n_classes))
+        generator = torch.Generator()
+        generator.set_state(torch.get_rng_state())
+    return module, generator
+
+
+def _fit_group(estimator, X, y, seeds, n_classes, device):
+    """Train len(seeds) models on X[k], y[k] (all with the same number of rows)."""
+    K, n, d = X.shape
+    modules, generators = zip(*(_draw_initial(estimator, s, d, n_classes) for s in seeds))
+    stacked = _StackedMLP(list(modules), modules[0].activation, modules[0].dropout).to(device)
+    opt_kwargs = estimator.get_params_for_optimizer("optimizer", stacked.named_parameters())
+    optimizer = estimator.optimizer(*opt_kwargs[0], **opt_kwargs[1])
+    Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
+    yt = torch.as_tensor(y, dtype=torch.int64, device=device)
+    rows = torch.arange(K, device=device)[:, None]
+    batch_size = n if estimator.batch_size in (-1, None) else int(estimator.batch_size)
+    shuffle = estimator.get_params_for("iterator_train").get("shuffle", True)
+    stacked.train()
+    for _ in range(int(estimator.max_epochs)):
+        if shuffle:
+            order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
+        else:
+            order = torch.arange(n, device=device).expand(K, n)
+        for start in range(0, n, batch_size):
+            idx = order[:, start : start + batch_size]
+            logits = stacked(Xt[rows, idx], generators)
+            targets = yt[rows, idx]
+            B = idx.shape[1]
+            loss = (
+                nn.functional.cross_entropy(
+                    logits.reshape(K * B, -1), targets.reshape(-1), reduction="sum"
+                )
+                / B
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    stacked.eval()
+    return stacked
+
+
+def fit_mlp_ensemble(estimator, datasets, *, random_states, classes=None):
+    """Fit one copy of ``estimator`` per data set, all trained together.
+
+    Parameters
+    ----------
+    estimator : TorchMLPClassifier
+        The template (unfitted or fitted; only its parameters are used). It must pass
+        :func:`can_fit_together`.
+    datasets : list of (X, y)
+        One training set per model. Models whose sets have the same number of rows train
+        as one batched model.
+    random_states : list of int
+        One seed per model; model ``k`` equals
+        ``clone(estimator).set_params(random_state=random_states[k]).fit(*datasets[k])``
+        up to float rounding on the CPU.
+    classes : array-like, default=None
+        Every class label; default: the union of the data sets' labels.
+
+    Returns
+    -------
+    models : list of TorchMLPClassifier
+        Fitted classifiers with ``module_``, ``classes_`` and ``n_features_in_`` set (their
+        optimizer state is fresh, their skorch history empty).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfedmia import TorchMLPClassifier
+    >>> from skfedmia.neural_net import fit_mlp_ensemble
+    >>> rng = np.random.RandomState(0)
+    >>> data = [(rng.rand(40, 5), rng.randint(0, 3, 40)) for _ in range(4)]
+    >>> template = TorchMLPClassifier(max_epochs=3)
+    >>> models = fit_mlp_ensemble(template, data, random_states=[0, 1, 2, 3])
+    >>> models[2].predict_proba(data[2][0]).shape
+    (40, 3)
+    """
+    if not can_fit_together(estimator):
+        raise ValueError(
+            "estimator cannot be trained as a stacked ensemble: it needs a TorchMLPClassifier "
+            "with an MLPModule, cross-entropy loss, an elementwise optimizer, no train_split "
+            "and no callbacks. Train such models one by one."
+        )
+    if len(datasets) != len(random_states):
+        raise ValueError(
+            f"random_states has {len(random_states)} seeds for {len(datasets)} data sets."
+        )
+    prepared = []
+    for X, y in datasets:
+        X = np.asarray(X, dtype=np.float32)
+        y = np.asarray(y)
+        if X.ndim != 2 or len(X) != len(y):
+            raise ValueError("each data set must be (X of shape (n, d), y of shape (n,)).")
+        if not np.isfinite(X).all():
+            raise ValueError("X contains NaN or infinity.")
+        prepared.append((X, y))
+    widths = {X.shape[1] for X, _ in prepared}
+    if len(widths) != 1:
+        raise ValueError(f"all data sets need the same number of features, got {sorted(widths)}.")
+    encoder = LabelEncoder().fit(
+        np.unique(np.concatenate([y for _, y in prepared])) if classes is None else classes
+    )
+    if len(encoder.classes_) < 2:
+        raise ValueError("the data sets hold 1 class; classification needs at least 2.")
+    device = resolve_device(estimator.device)
+    seeds = [draw_seed(rs) for rs in random_states]
+    n_classes = len(encoder.classes_)
+    models = [None] * len(prepared)
+    sizes = np.array([len(y) for _, y in prepared])
+    for n in np.unique(sizes):
+        members = np.flatnonzero(sizes == n)
+        X = np.stack([prepared[k][0] for k in members])
+        y = np.stack([encoder.transform(prepared[k][1]) for k in members])
+        stacked = _fit_group(estimator, X, y, [seeds[k] for k in members], n_classes, device)
+        for j, k in enumerate(members):
+            model = clone(estimator).set_params(random_state=random_states[k])
+            model.label_encoder_ = encoder
+            model.n_features_in_ = X.shape[2]
+            with torch.random.fork_rng(devices=[]):
+                model.initialize()
+            stacked.unstack_into(j, model.module_)
+            models[k] = model
+    return models
