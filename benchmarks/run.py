@@ -1,0 +1,311 @@
+"""Speed and memory of skfedmia's training paths, each against a plain baseline.
+
+Run ``python benchmarks/run.py`` (``--help`` for options). Every case runs in a fresh
+subprocess so that its peak memory is its own; times are medians over ``--repeats`` runs,
+and every ratio compares two timings taken in the same subprocess.
+
+Cases
+-----
+mlp_epoch
+    One training epoch of the paper's MLP (600-128 tanh-100, Adam, batch 128, 3,333 rows):
+    a plain torch loop over tensors, ``TorchMLPClassifier``, and skorch's default
+    ``NeuralNetClassifier`` (DataLoader, per-sample collation) for context.
+ensemble_K
+    K shadow-sized MLPs (1,000 rows each) trained together by ``fit_mlp_ensemble`` versus
+    one by one with ``TorchMLPClassifier.fit``; time per model.
+reproduce_quick
+    ``skfedmia reproduce --quick`` end to end.
+
+Results go to a table on stdout and to JSON (``--json``, default
+``benchmarks/results-<device>.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+# ---------------------------------------------------------------------------- helpers
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _sync(device):
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _data(n, d=600, n_classes=100, seed=0):
+    import numpy as np
+
+    rng = np.random.RandomState(seed)
+    X = (rng.rand(n, d) < 0.07).astype(np.float32)
+    y = rng.randint(0, n_classes, n)
+    return X, y
+
+
+def _time(fn, repeats, device):
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+# ---------------------------------------------------------------------------- cases
+def case_mlp_epoch(args):
+    import numpy as np
+    import torch
+    from skorch import NeuralNetClassifier
+
+    from skfedmia import TorchMLPClassifier
+    from skfedmia.neural_net import MLPModule
+    from skfedmia.utils import resolve_device
+
+    device = resolve_device(args.device)
+    X, y = _data(3333)
+    epochs = args.epochs
+    torch.manual_seed(0)
+
+    # plain torch loop: tensors on the device, randperm batches, Adam
+    model = MLPModule(600, 100, (128,), "tanh", 0.2).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    Xt = torch.as_tensor(X, device=device)
+    yt = torch.as_tensor(y, device=device)
+
+    def plain():
+        model.train()
+        for _ in range(epochs):
+            order = torch.randperm(len(Xt)).to(device)
+            for start in range(0, len(Xt), 128):
+                idx = order[start : start + 128]
+                opt.zero_grad()
+                loss = torch.nn.functional.cross_entropy(model(Xt[idx]), yt[idx])
+                loss.backward()
+                opt.step()
+
+    ours = TorchMLPClassifier(max_epochs=1, device=args.device, random_state=0)
+    ours.partial_fit(X, y, epochs=1)
+
+    def skfedmia_mlp():
+        ours.partial_fit(X, y, epochs=epochs)
+
+    skorch_net = NeuralNetClassifier(
+        MLPModule,
+        module__n_features=600,
+        module__n_classes=100,
+        module__dropout=0.2,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        batch_size=128,
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+        device=str(device),
+        iterator_train__shuffle=True,
+    )
+    skorch_net.partial_fit(X, y.astype(np.int64), epochs=1)
+
+    def skorch_default():
+        skorch_net.partial_fit(X, y.astype(np.int64), epochs=epochs)
+
+    plain()  # warm-up
+    rows = {}
+    # interleave the variants so that machine noise hits them alike
+    samples = {"plain torch loop": [], "TorchMLPClassifier": [], "skorch default": []}
+    for _ in range(args.repeats):
+        samples["plain torch loop"] += _time(plain, 1, device)
+        samples["TorchMLPClassifier"] += _time(skfedmia_mlp, 1, device)
+        samples["skorch default"] += _time(skorch_default, 1, device)
+    base = statistics.median(samples["plain torch loop"]) / epochs
+    for name, times in samples.items():
+        per_epoch = statistics.median(times) / epochs
+        rows[name] = {
+            "ms_per_epoch": 1000 * per_epoch,
+            "ratio_vs_plain": per_epoch / base,
+            "runs": [1000 * t / epochs for t in times],
+        }
+    return rows
+
+
+def case_ensemble(args, K):
+    import torch
+    from sklearn.base import clone
+
+    from skfedmia import TorchMLPClassifier
+    from skfedmia.neural_net import fit_mlp_ensemble
+    from skfedmia.utils import resolve_device
+
+    device = resolve_device(args.device)
+    n = 1000
+    X, y = _data(n * K, seed=1)
+    data = [(X[k * n : (k + 1) * n], y[k * n : (k + 1) * n]) for k in range(K)]
+    template = TorchMLPClassifier(max_epochs=args.epochs, device=args.device)
+    seeds = list(range(K))
+
+    def together():
+        fit_mlp_ensemble(template, data, random_states=seeds)
+
+    def one_by_one():
+        for k in range(K):
+            clone(template).set_params(random_state=k).fit(*data[k])
+
+    together()  # warm-up
+    samples = {"one by one": [], "together": []}
+    for _ in range(args.repeats):
+        samples["one by one"] += _time(one_by_one, 1, device)
+        samples["together"] += _time(together, 1, device)
+    base = statistics.median(samples["one by one"]) / K
+    out = {}
+    for name, times in samples.items():
+        per_model = statistics.median(times) / K
+        out[name] = {
+            "s_per_model": per_model,
+            "ratio_vs_one_by_one": per_model / base,
+            "runs": times,
+        }
+    del torch
+    return out
+
+
+def case_reproduce_quick(args):
+    from skfedmia.experiments._cli import main
+
+    times = []
+    for _ in range(args.reproduce_repeats):
+        with tempfile.TemporaryDirectory() as out:
+            start = time.perf_counter()
+            code = main(["reproduce", "--quick", "--quiet", "--out", out, "--device", args.device])
+            times.append(time.perf_counter() - start)
+            if code != 0:
+                raise SystemExit(code)
+    return {"skfedmia reproduce --quick": {"s": statistics.median(times), "runs": times}}
+
+
+def run_case(args):
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if args.case == "mlp_epoch":
+        rows = case_mlp_epoch(args)
+    elif args.case.startswith("ensemble_"):
+        rows = case_ensemble(args, int(args.case.split("_")[1]))
+    elif args.case == "reproduce_quick":
+        rows = case_reproduce_quick(args)
+    else:
+        raise SystemExit(f"unknown case {args.case}")
+    result = {"case": args.case, "rows": rows, "peak_rss_mb": _peak_rss_mb()}
+    if torch.cuda.is_available() and args.device != "cpu":
+        result["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    print("RESULT " + json.dumps(result))
+
+
+# ---------------------------------------------------------------------------- driver
+def _table(results, device_name):
+    lines = [f"device: {device_name}", ""]
+    header = f"{'case':<18} {'variant':<28} {'time':>14} {'ratio':>8} {'peak RSS MB':>12}"
+    lines += [header, "-" * len(header)]
+    for res in results:
+        for name, row in res["rows"].items():
+            if "ms_per_epoch" in row:
+                t, r = f"{row['ms_per_epoch']:.1f} ms/epoch", row["ratio_vs_plain"]
+            elif "s_per_model" in row:
+                t, r = f"{row['s_per_model']:.3f} s/model", row["ratio_vs_one_by_one"]
+            else:
+                t, r = f"{row['s']:.1f} s", float("nan")
+            ratio = "" if r != r else f"{r:.2f}x"
+            mem = f"{res['peak_rss_mb']:.0f}"
+            if "peak_cuda_mb" in res:
+                mem += f" (+{res['peak_cuda_mb']:.0f} GPU)"
+            lines.append(f"{res['case']:<18} {name:<28} {t:>14} {ratio:>8} {mem:>12}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per variant")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs per timed run")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    parser.add_argument(
+        "--cases", nargs="+", default=["mlp_epoch", "ensemble_10", "ensemble_64", "reproduce_quick"]
+    )
+    parser.add_argument("--reproduce-repeats", type=int, default=1)
+    parser.add_argument("--json", default=None, help="where to write the results")
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.case:
+        run_case(args)
+        return 0
+
+    results = []
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for case in args.cases:
+        cmd = [
+            sys.executable,
+            __file__,
+            "--case",
+            case,
+            "--device",
+            args.device,
+            "--repeats",
+            str(args.repeats),
+            "--epochs",
+            str(args.epochs),
+            "--threads",
+            str(args.threads),
+            "--reproduce-repeats",
+            str(args.reproduce_repeats),
+        ]
+        print(f"running {case} ...", file=sys.stderr, flush=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            print(proc.stdout, proc.stderr, file=sys.stderr)
+            raise SystemExit(f"case {case} failed")
+        line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
+        results.append(json.loads(line[len("RESULT ") :]))
+
+    import platform
+
+    import torch
+
+    device_name = args.device
+    if args.device != "cpu" and torch.cuda.is_available():
+        device_name = torch.cuda.get_device_name()
+    else:
+        device_name = f"cpu ({platform.processor() or platform.machine()}, "
+        device_name += f"{args.threads} torch thread(s))"
+    print(_table(results, device_name))
+    path = Path(args.json or HERE / f"results-{args.device}.json")
+    meta = {
+        "device": device_name,
+        "torch": torch.__version__,
+        "repeats": args.repeats,
+        "epochs_per_run": args.epochs,
+        "threads": args.threads,
+    }
+    path.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    print(f"\nwritten: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
