@@ -1,0 +1,207 @@
+"""Attacks of colluding insiders who see the model before and after a node trained."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_array, check_is_fitted
+
+__all__ = ["per_record_loss", "LossChangeAttack", "NodeAttributionAttack"]
+
+_EPS = 1e-12
+
+
+def per_record_loss(model, X, y) -> np.ndarray:
+    """Cross-entropy of each record's true label under ``model``.
+
+    Parameters
+    ----------
+    model : fitted classifier with ``predict_proba`` and ``classes_``
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    loss : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skfedmia.attacks.membership import per_record_loss
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> model = LogisticRegression().fit(X, [0, 0, 1, 1])
+    >>> bool(per_record_loss(model, X, [0, 0, 1, 1]).max() < 1)
+    True
+    """
+    if not hasattr(model, "predict_proba"):
+        raise TypeError(f"model must have predict_proba; {type(model).__name__} has none.")
+    y = np.asarray(y)
+    classes = np.asarray(model.classes_)
+    cols = np.searchsorted(classes, y)
+    cols = np.clip(cols, 0, len(classes) - 1)
+    unseen = classes[cols] != y
+    if unseen.any():
+        raise ValueError(f"y has labels the model never saw: {np.unique(y[unseen]).tolist()[:10]}.")
+    proba = model.predict_proba(X)
+    return -np.log(np.clip(proba[np.arange(len(y)), cols], _EPS, None))
+
+
+class LossChangeAttack(ClassifierMixin, BaseEstimator):
+    """Membership in one node's data from the loss change across that node's step.
+
+    Two colluding insiders, the nodes just before and just after node k in the sequence,
+    see the model before and after k trained. A record of k's training data gets a much
+    larger loss drop than a record k never saw. The attack scores ``loss_before - loss_after``
+    and calls a record a member when the drop exceeds a threshold set on the attacker's own
+    non-member records, for a chosen false-positive rate. It needs no shadow models.
+
+    Parameters
+    ----------
+    model_before, model_after : fitted classifiers with ``predict_proba``
+        The model as it reached node k and as it left it (e.g. from
+        :class:`~skfedmia.federated.SnapshotRecorder`).
+    target_fpr : float, default=0.05
+        Share of the attacker's non-members that the threshold lets through.
+
+    Attributes
+    ----------
+    threshold_ : float
+        Loss drop above which a record is called a member.
+    nonmember_mean_, nonmember_std_ : float
+        Loss-drop statistics of the non-members used in ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from skfedmia.attacks.membership import LossChangeAttack
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.normal(size=(300, 20)), rng.randint(0, 2, 300)
+    >>> before = SGDClassifier(loss="log_loss", random_state=0).fit(X[200:], y[200:])
+    >>> after = SGDClassifier(loss="log_loss", random_state=0).fit(X[:100], y[:100])
+    >>> attack = LossChangeAttack(before, after).fit(X[100:200], y[100:200])
+    >>> attack.predict(X[:3], y[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints: dict = {
+        "model_before": [HasMethods(["predict_proba"])],
+        "model_after": [HasMethods(["predict_proba"])],
+        "target_fpr": [Interval(numbers.Real, 0, 1, closed="neither")],
+    }
+
+    def __init__(self, model_before, model_after, *, target_fpr=0.05):
+        self.model_before = model_before
+        self.model_after = model_after
+        self.target_fpr = target_fpr
+
+    def __sklearn_clone__(self):
+        # the models are attacked, never refitted: a clone keeps them as they are
+        return type(self)(self.model_before, self.model_after, target_fpr=self.target_fpr)
+
+    def decision_function(self, X, y):
+        """Loss drop of each record across the node's step (higher: more likely a member)."""
+        X = check_array(X, ensure_all_finite=True)
+        y = np.asarray(y)
+        if len(y) != len(X):
+            raise ValueError(f"X and y have different lengths: {len(X)} and {len(y)}.")
+        return per_record_loss(self.model_before, X, y) - per_record_loss(self.model_after, X, y)
+
+    def fit(self, X, y):
+        """Set the threshold from records known not to be in the node's data.
+
+        Parameters
+        ----------
+        X, y : array-like
+            The attacker's non-member records (their own data, or rows no node used).
+        """
+        self._validate_params()
+        drops = self.decision_function(X, y)
+        self.threshold_ = float(np.quantile(drops, 1 - self.target_fpr))
+        self.nonmember_mean_ = float(drops.mean())
+        self.nonmember_std_ = float(drops.std() + _EPS)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X, y):
+        """Membership scores ``(n, 2)``: the standardised loss drop through a logistic."""
+        check_is_fitted(self)
+        z = (self.decision_function(X, y) - self.threshold_) / self.nonmember_std_
+        p = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X, y):
+        """1 where the loss drop exceeds ``threshold_``, else 0."""
+        check_is_fitted(self)
+        return (self.decision_function(X, y) > self.threshold_).astype(int)
+
+    def score(self, X, y, membership):
+        """Attack accuracy against the true ``membership`` (1 = member)."""
+        membership = np.asarray(membership)
+        if len(membership) != len(y):
+            raise ValueError(f"membership has {len(membership)} entries for {len(y)} records.")
+        return float(np.mean(self.predict(X, y) == membership))
+
+
+class NodeAttributionAttack(BaseEstimator):
+    """Which node's data a (member) record belongs to, from every node's loss drop.
+
+    Insiders who see the model before and after each node's step in a cycle attribute a
+    record to the node whose step lowered its loss the most.
+
+    Parameters
+    ----------
+    transitions : dict
+        ``{node: (model_before, model_after)}`` for the nodes to tell apart.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from skfedmia import SequentialFederatedClassifier, SnapshotRecorder
+    >>> from skfedmia.attacks.membership import NodeAttributionAttack
+    >>> X, y = load_digits(return_X_y=True)
+    >>> rec = SnapshotRecorder()
+    >>> fed = SequentialFederatedClassifier(SGDClassifier(loss="log_loss"), n_nodes=3,
+    ...     n_cycles=2, callbacks=[rec], random_state=0).fit(X / 16, y)
+    >>> s = {(r["cycle"], r["node"]): r["model"] for r in rec.snapshots_}
+    >>> attack = NodeAttributionAttack({0: (s[0, 2], s[1, 0]), 1: (s[1, 0], s[1, 1]),
+    ...                                 2: (s[1, 1], s[1, 2])})
+    >>> attack.predict(X[:4] / 16, y[:4]).shape
+    (4,)
+    """
+
+    def __init__(self, transitions):
+        self.transitions = transitions
+
+    def __sklearn_clone__(self):
+        return type(self)(self.transitions)
+
+    def loss_drops(self, X, y):
+        """Loss drop of every record across every node's step, ``(n_samples, n_nodes)``."""
+        if not self.transitions:
+            raise ValueError("transitions must name at least one node.")
+        X = check_array(X, ensure_all_finite=True)
+        return np.column_stack(
+            [
+                per_record_loss(before, X, y) - per_record_loss(after, X, y)
+                for before, after in self.transitions.values()
+            ]
+        )
+
+    def predict(self, X, y):
+        """The node each record is attributed to."""
+        nodes = np.asarray(list(self.transitions))
+        return nodes[self.loss_drops(X, y).argmax(axis=1)]
+
+    def score(self, X, y, nodes):
+        """Share of records attributed to their true node."""
+        nodes = np.asarray(nodes)
+        if len(nodes) != len(y):
+            raise ValueError(f"nodes has {len(nodes)} entries for {len(y)} records.")
+        return float(np.mean(self.predict(X, y) == nodes))
