@@ -219,8 +219,8 @@ def run_centralized(config: ReproductionConfig, spec: dict, data) -> dict:
     X_eval = np.concatenate([split.X_target[members], split.X_test[nonmembers]])
     y_eval = np.concatenate([split.y_target[members], split.y_test[nonmembers]])
     membership = np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)]
-    scores = attack.predict_proba(X_eval, y_eval)[:, 1]
-    report = attack_report(membership, scores, predictions=attack.predict(X_eval, y_eval))
+    scores = attack.decision_function(X_eval, y_eval)
+    report = attack_report(membership, scores, predictions=(scores >= 0).astype(int)).to_dict()
     return {
         "train_accuracy": float(target.score(split.X_target, split.y_target)),
         "test_accuracy": float(target.score(split.X_test, split.y_test)),

@@ -79,8 +79,8 @@ def build_tables(records):
                     "attack_precision": att["precision"],
                     "attack_recall": att["recall"],
                     "attack_f1": att["f1"],
-                    "attack_auc": att["auc"],
-                    "attack_tpr_at_1pct_fpr": att["tpr_at_1pct_fpr"],
+                    "attack_auc": att["roc_auc"],
+                    "attack_tpr_at_1pct_fpr": att["tpr_at_1_fpr"],
                     "seconds": res["seconds"],
                 }
             )
@@ -93,7 +93,7 @@ def build_tables(records):
                     "test_accuracy": res["final_test_accuracy"],
                     "train_accuracy": res["final_train_accuracy"],
                     "attack_accuracy": out["accuracy"],
-                    "attack_auc": out["auc"],
+                    "attack_auc": out["roc_auc"],
                     "seconds": res["seconds"],
                 }
             )

@@ -34,7 +34,8 @@ class MembershipMonitor(NodeCallback):
     Parameters
     ----------
     attack : membership attack
-        An attack with ``set_params(target=...)``, ``predict_proba(X, y)`` and ``fit(X, y)``,
+        An attack with ``set_params(target=...)``, ``decision_function(X, y)`` (centred:
+        ``>= 0`` means member) and ``fit(X, y)``,
         such as :class:`MembershipInferenceAttack`. A fitted attack is used as it is (it is
         re-targeted at every step, never retrained); an unfitted one is cloned and fitted on
         ``attack_data`` when the federation starts.
@@ -66,7 +67,7 @@ class MembershipMonitor(NodeCallback):
         ``label`` (``"C2N1"``), ``attacked`` (node position or ``"all"``),
         ``target_accuracy_attacked`` (target accuracy on the attacked rows),
         ``target_accuracy_test``, and the attack's ``accuracy``, ``precision``, ``recall``,
-        ``f1``, ``auc``, ``advantage``, ``tpr_at_1pct_fpr``, ``tpr_at_0.1pct_fpr``.
+        ``f1``, ``roc_auc``, ``advantage``, ``tpr_at_1_fpr``, ``tpr_at_01_fpr``.
 
     See Also
     --------
@@ -174,8 +175,9 @@ class MembershipMonitor(NodeCallback):
         # one pass over all attacked sets of this step
         X_all = np.concatenate([s["X"] for s in sets])
         y_all = np.concatenate([s["y"] for s in sets])
-        scores = self.attack_.predict_proba(X_all, y_all)[:, 1]
-        predictions = self.attack_.predict(X_all, y_all)
+        # one scoring pass; the attacks' predict() is decision_function() >= 0
+        scores = self.attack_.decision_function(X_all, y_all)
+        predictions = (scores >= 0).astype(int)
         target_pred = model.predict(X_all)
         test_acc = None
         if self.test_data is not None:
@@ -198,7 +200,7 @@ class MembershipMonitor(NodeCallback):
                 "target_accuracy_attacked": float(np.mean(member_pred == s["y"][members])),
                 "target_accuracy_test": test_acc,
             }
-            record.update(report)
+            record.update(report.to_dict())
             self.history_.append(record)
             start = stop
 
