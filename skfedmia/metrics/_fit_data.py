@@ -7,6 +7,7 @@ object: they live as long as the fitted estimator does, never enter its pickle, 
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 
 __all__ = ["get_fit_data", "record_fit_data"]
@@ -29,10 +30,8 @@ def record_fit_data(estimator, X, y, *, groups=None) -> None:
     groups : list of ndarray, default=None
         Row indices of each group (each node of a federation), so a part can be audited.
     """
-    try:
+    with contextlib.suppress(TypeError):  # not weak-referenceable: nothing is recorded
         _REGISTRY[estimator] = (X, y, groups)
-    except TypeError:  # not weak-referenceable: nothing is recorded
-        pass
 
 
 def get_fit_data(estimator):
