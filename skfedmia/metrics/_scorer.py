@@ -139,7 +139,7 @@ def _concat(a, b):
         "attack": [StrOptions(set(ATTACKS))],
         "n_shadow_models": [Interval(numbers.Integral, 1, None, closed="left")],
         "shadow_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "node": [None, "no_validation"],
+        "node": "no_validation",
         "attack_params": [dict, None],
         "random_state": ["random_state"],
         "n_jobs": [numbers.Integral, None],

@@ -111,7 +111,9 @@ def test_signals_do_not_saturate():
 def test_lira_needs_models_and_rows(digits, digits_forest):
     X, y, _, _ = digits
     with pytest.raises(ValueError, match="online LiRA needs n_shadow_models >= 2"):
-        LikelihoodRatioAttack(digits_forest, n_shadow_models=1, online=True).fit(X[300:400], y[300:400])
+        LikelihoodRatioAttack(digits_forest, n_shadow_models=1, online=True).fit(
+            X[300:400], y[300:400]
+        )
     with pytest.raises(ValueError, match="Too little attacker data.*shadow_size"):
         LikelihoodRatioAttack(digits_forest, n_shadow_models=2, shadow_size=100).fit(
             X[300:350], y[300:350]

@@ -125,7 +125,8 @@ class BaseMembershipAttack(BaseEstimator):
         if not hasattr(target, "predict_proba"):
             raise TypeError(
                 f"{name} needs a target with predict_proba; `target` is a "
-                f"{type(target).__name__}, which has none (wrap it in sklearn's CalibratedClassifierCV)."
+                f"{type(target).__name__}, which has none (wrap it in sklearn's "
+                "CalibratedClassifierCV)."
             )
         try:
             check_is_fitted(target)

@@ -19,6 +19,8 @@ __all__ = ["MembershipInferenceAttack"]
 _LOGIT_CAP = 110.0
 # weight of the tie-breaking statistic; far below the gap between distinct float32 logits
 _TIE_WEIGHT = 1e-9
+# the logit-scaled confidence as an attack feature is kept within +-this
+_SIGNAL_CLIP = 50.0
 
 
 def _default_attack_estimator():
@@ -81,8 +83,8 @@ class MembershipInferenceAttack(BaseMembershipAttack):
     features : {"full", "paper"}, default="full"
         Input of the attack model. ``"paper"``: the shadow's probability vector and the
         one-hot true label. ``"full"``: those plus the logit-scaled confidence in the true
-        label, ``log p_y - log(1 - p_y)`` (standardised), which separates members sharply
-        where probabilities saturate.
+        label, ``log p_y - log(1 - p_y)`` (clipped to +-50, over 10), which separates
+        members sharply where probabilities saturate.
     per_class : bool, default=False
         Train one attack model per true label, as Shokri et al. do, instead of one over all
         labels. Labels with too few shadow rows of either kind fall back to a constant.
@@ -187,17 +189,16 @@ class MembershipInferenceAttack(BaseMembershipAttack):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ features
-    def _features(self, proba, label_index, fit=False):
+    def _features(self, proba, label_index):
         n_classes = proba.shape[1]
         onehot = np.zeros_like(proba)
         onehot[np.arange(len(proba)), label_index] = 1.0
         parts = [proba, onehot]
         if self.features == "full":
+            # clipped (probabilities of exactly 0 or 1 give +-700) and brought to the
+            # scale of the other inputs
             signal = true_class_logit(proba, label_index)
-            if fit:
-                self.signal_mean_ = float(np.mean(signal))
-                self.signal_scale_ = float(np.std(signal)) or 1.0
-            parts.append(((signal - self.signal_mean_) / self.signal_scale_)[:, None])
+            parts.append((np.clip(signal, -_SIGNAL_CLIP, _SIGNAL_CLIP) / 10.0)[:, None])
         features = np.hstack(parts).astype(np.float32)
         assert features.shape[1] >= 2 * n_classes
         return features
@@ -236,7 +237,7 @@ class MembershipInferenceAttack(BaseMembershipAttack):
         proba = np.vstack(probas)
         label_index = np.concatenate(labels)
         membership = np.concatenate(membership).astype(np.int64)
-        features = self._features(proba, label_index, fit=True)
+        features = self._features(proba, label_index)
         self._fit_attack_models(features, label_index, membership, seeds[k])
         # predict_proba is the attack model's own probability: sigmoid of its logit
         self.slope_ = 1.0
