@@ -162,13 +162,25 @@ class BaseMembershipAttack(BaseEstimator):
         return y, np.array([lookup[v] for v in y.tolist()], dtype=np.intp)
 
     def _check_Xy(self, X, y, classes):
-        if X is None or y is None:
-            raise ValueError(f"{type(self).__name__} needs both X and the true labels y.")
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                "membership is a property of a (record, true label) pair."
+            )
         n_X, n_y = _num_samples(X), _num_samples(y)
         if n_X != n_y:
             raise ValueError(f"`X` and `y` must have the same number of rows; got {n_X} and {n_y}.")
         if n_X == 0:
-            raise ValueError("`X` is empty: 0 rows given.")
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={getattr(X, 'shape', (0,))}) while a "
+                "minimum of 1 is required: `X` is empty."
+            )
+        shape = getattr(X, "shape", None)
+        if shape is not None and len(shape) == 2 and shape[1] == 0:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={shape}) while a minimum of 1 is "
+                "required: `X` has no columns."
+            )
         y, label_index = self._label_index(y, classes)
         return X, y, label_index
 
@@ -197,6 +209,9 @@ class BaseMembershipAttack(BaseEstimator):
         X, y, label_index = self._check_Xy(X, y, classes)
         self.target_classes_ = classes
         self.classes_ = np.array([0, 1])
+        shape = getattr(X, "shape", None)
+        if shape is not None and len(shape) == 2:
+            self.n_features_in_ = int(shape[1])
         self._rng = check_random_state(self.random_state)
         try:
             self._fit(X, y, label_index)
