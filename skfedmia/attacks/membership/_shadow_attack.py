@@ -134,7 +134,7 @@ class MembershipInferenceAttack(BaseMembershipAttack):
     --------
     >>> from sklearn.datasets import load_digits
     >>> from sklearn.ensemble import RandomForestClassifier
-    >>> from skfedmia import MembershipInferenceAttack
+    >>> from skfedmia.attacks import MembershipInferenceAttack
     >>> X, y = load_digits(return_X_y=True)
     >>> target = RandomForestClassifier(n_estimators=20, random_state=0).fit(X[:400], y[:400])
     >>> attack = MembershipInferenceAttack(target, n_shadow_models=2, random_state=0)
@@ -294,10 +294,15 @@ class MembershipInferenceAttack(BaseMembershipAttack):
                     p[rows] = self.class_member_rate_.get(label, 0.5)
                 else:
                     p[rows] = self._member_proba(model, features[rows])
-        # the attack model's probability may saturate; the target's logit-scaled confidence
-        # orders rows of equal probability (more confident = more member-like)
-        tie_break = np.tanh(true_class_logit(proba, label_index) / 10.0)
-        return _logit(p) + _TIE_WEIGHT * tie_break
+        # the attack model's probability may saturate or repeat; the target's logit-scaled
+        # confidence orders rows of equal probability (more confident = more member-like):
+        # with full weight where the probability is exactly 0 or 1 (those rows sit beyond
+        # every finite logit), with a weight far below float32 logit gaps elsewhere
+        signal = true_class_logit(proba, label_index)
+        tie_break = signal / (np.abs(signal) + 10.0)
+        logit = _logit(p)
+        saturated = np.abs(logit) >= _LOGIT_CAP
+        return np.where(saturated, logit + tie_break, logit + _TIE_WEIGHT * tie_break)
 
     def _decision(self, X, y, label_index):
         proba, _ = self._target_proba(X, label_index, self.target_classes_)
