@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sklearn.linear_model import SGDClassifier
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skfedmia import (
@@ -10,6 +11,16 @@ from skfedmia import (
     SequentialFederatedClassifier,
     TorchMLPClassifier,
 )
+from skfedmia.attacks.membership import (
+    LikelihoodRatioAttack,
+    MembershipInferenceAttack,
+    ThresholdAttack,
+)
+
+
+def _feature_agnostic_target():
+    """A fitted target that accepts any number of features, as the checks' data varies."""
+    return DummyClassifier(strategy="prior").fit([[0], [0], [0]], [0, 1, 2])
 
 
 def _fast_mlp():
@@ -30,7 +41,56 @@ ESTIMATORS = [
     FederatedAveragingClassifier(
         SGDClassifier(loss="log_loss", random_state=0), n_nodes=2, n_rounds=2, random_state=0
     ),
+    MembershipInferenceAttack(
+        _feature_agnostic_target(),
+        n_shadow_models=1,
+        attack_estimator=LogisticRegression(),
+        random_state=0,
+    ),
+    ThresholdAttack(_feature_agnostic_target(), random_state=0),
+    LikelihoodRatioAttack(_feature_agnostic_target(), n_shadow_models=2, random_state=0),
 ]
+
+# Membership attacks predict on (record, label) pairs: predict(X, y), decision_function(X, y)
+# and score(X, y, membership). Checks that call predict(X) / score(X, y) cannot run them.
+_NEEDS_PREDICT_X_ONLY = (
+    "the check calls predict / decision_function / score with X alone; a membership attack "
+    "needs (X, y) pairs (and membership for score)."
+)
+_ATTACK_FAILURES = {
+    name: _NEEDS_PREDICT_X_ONLY
+    for name in [
+        "check_dict_unchanged",
+        "check_dtype_object",
+        "check_estimator_sparse_array",
+        "check_estimator_sparse_matrix",
+        "check_estimator_sparse_tag",
+        "check_estimators_dtypes",
+        "check_estimators_pickle",
+        "check_estimators_pickle(readonly_memmap=True)",
+        "check_estimators_unfitted",
+        "check_f_contiguous_array_estimator",
+        "check_fit2d_predict1d",
+        "check_fit_idempotent",
+        "check_fit_score_takes_y",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_n_features_in_after_fitting",
+        "check_pipeline_consistency",
+    ]
+}
+_ATTACK_FAILURES.update(
+    {
+        "check_fit1d": (
+            "the target validates X, not the attack (a pipeline target may take a DataFrame "
+            "or text); the feature-agnostic test target accepts 1-D X."
+        ),
+        "check_fit2d_1sample": (
+            "one row cannot be split into shadow in/out parts; the attack says so with its "
+            "own message."
+        ),
+    }
+)
 
 # Each expected failure with the reason it is expected.
 EXPECTED_FAILED_CHECKS = {
@@ -48,6 +108,9 @@ EXPECTED_FAILED_CHECKS = {
     },
     "SequentialFederatedClassifier": {},
     "FederatedAveragingClassifier": {},
+    "MembershipInferenceAttack": _ATTACK_FAILURES,
+    "ThresholdAttack": _ATTACK_FAILURES,
+    "LikelihoodRatioAttack": _ATTACK_FAILURES,
 }
 
 

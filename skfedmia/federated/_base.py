@@ -13,6 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
+from ..metrics._fit_data import record_fit_data
 from ..utils._random import draw_seed
 from ._adapters import reset_optimizer
 from ._callbacks import NodeCallback, NodeModel
@@ -104,6 +105,9 @@ class BaseFederatedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
             node_indices = [np.flatnonzero(codes == k) for k in range(len(self.nodes_))]
         self.node_indices_ = node_indices
         self.n_nodes_ = len(node_indices)
+        # kept outside the estimator (never pickled) so that membership scorers can audit
+        # the fitted federation on its own rows, node by node
+        record_fit_data(self, X, y, groups=node_indices)
         return X, y, y_enc.astype(np.int64), rng
 
     def _prepare_node_data(self, X, y_enc, rng):

@@ -1,0 +1,248 @@
+"""The shadow-model attack: it works on an overfitted target, not on unseen rows, and
+behaves as a scikit-learn estimator."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from conftest import eval_set, fast_mlp
+from imblearn.under_sampling import RandomUnderSampler
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skfedmia import SequentialFederatedClassifier
+from skfedmia.attacks.membership import MembershipInferenceAttack
+from skfedmia.federated import SnapshotRecorder
+
+
+@pytest.fixture(scope="module")
+def fitted_attack(location_splits, location_target):
+    X, y, parts = location_splits
+    attack = MembershipInferenceAttack(
+        location_target, n_shadow_models=3, disjoint=False, shadow_size=400, random_state=0
+    )
+    return attack.fit(X[parts["pool"]], y[parts["pool"]])
+
+
+def test_attack_succeeds_on_overfitted_mlp(location_splits, location_target, fitted_attack):
+    X, y, parts = location_splits
+    # the target fits its 400 rows perfectly and generalises poorly: by Yeom et al. a loss
+    # threshold alone has advantage ~ the generalisation gap (> 0.5 here), i.e. accuracy
+    # ~ 0.75; an attack below 0.75 accuracy or 0.85 AUC is broken
+    assert location_target.score(X[parts["train"]], y[parts["train"]]) == 1.0
+    assert location_target.score(X[parts["out"]], y[parts["out"]]) < 0.55
+    Xe, ye, membership = eval_set(X, y, parts["train"], parts["out"])
+    report = fitted_attack.report(Xe, ye, membership)
+    assert report.accuracy > 0.75
+    assert report.roc_auc > 0.85
+    assert report.tpr_at_1_fpr > 0.1
+    assert report.n_tied_scores == 0
+    assert fitted_attack.score(Xe, ye, membership) == pytest.approx(report.accuracy)
+
+
+def test_attack_is_at_chance_on_rows_the_target_never_saw(location_splits, fitted_attack):
+    X, y, parts = location_splits
+    # "members" from the same distribution that were never used: 400 vs 400 rows give an
+    # AUC standard error of about 0.02, so 0.08 is a 4-sigma band around chance
+    Xe, ye, membership = eval_set(X, y, parts["unused"], parts["out"])
+    report = fitted_attack.report(Xe, ye, membership)
+    assert abs(report.accuracy - 0.5) < 0.06
+    assert abs(report.roc_auc - 0.5) < 0.08
+
+
+def test_predict_proba_decision_function_and_predict_agree(location_splits, fitted_attack):
+    X, y, parts = location_splits
+    Xe, ye, _ = eval_set(X, y, parts["train"][:50], parts["out"][:50])
+    proba = fitted_attack.predict_proba(Xe, ye)
+    scores = fitted_attack.decision_function(Xe, ye)
+    assert proba.shape == (100, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(fitted_attack.predict(Xe, ye), (proba[:, 1] >= 0.5).astype(int))
+    np.testing.assert_array_equal(fitted_attack.predict(Xe, ye), (scores >= 0).astype(int))
+    np.testing.assert_array_equal(fitted_attack.score_samples(Xe, ye), scores)
+    assert np.all(np.diff(proba[np.argsort(scores), 1]) >= 0)
+    np.testing.assert_array_equal(fitted_attack.classes_, [0, 1])
+
+
+@pytest.mark.parametrize("disjoint", [True, False])
+def test_shadow_splits_are_disjoint_and_sized(digits, digits_forest, disjoint):
+    X, y, _, _ = digits
+    attack = MembershipInferenceAttack(
+        digits_forest,
+        n_shadow_models=3,
+        shadow_size=40,
+        disjoint=disjoint,
+        attack_estimator=LogisticRegression(),
+        random_state=0,
+    ).fit(X[300:700], y[300:700])
+    assert len(attack.shadow_indices_) == len(attack.shadow_estimators_) == 3
+    for inside, outside in attack.shadow_indices_:
+        assert len(inside) == len(outside) == 40
+        assert not np.intersect1d(inside, outside).size
+    if disjoint:
+        every = np.concatenate([np.r_[a, b] for a, b in attack.shadow_indices_])
+        assert len(np.unique(every)) == 3 * 80
+    default = MembershipInferenceAttack(
+        digits_forest, n_shadow_models=4, attack_estimator=LogisticRegression(), random_state=0
+    ).fit(X[300:700], y[300:700])
+    assert {len(a) for a, _ in default.shadow_indices_} == {400 // 8}
+
+
+def test_random_state_repeats_exactly(digits, digits_forest):
+    X, y, X_test, y_test = digits
+
+    def scores(seed):
+        attack = MembershipInferenceAttack(digits_forest, n_shadow_models=2, random_state=seed)
+        return attack.fit(X[300:900], y[300:900]).decision_function(X_test, y_test)
+
+    first = scores(0)
+    np.testing.assert_array_equal(first, scores(0))
+    assert not np.array_equal(first, scores(1))
+
+
+def test_per_class_and_sampler(location_splits, location_target):
+    X, y, parts = location_splits
+    attack = MembershipInferenceAttack(
+        location_target,
+        n_shadow_models=2,
+        disjoint=False,
+        shadow_size=400,
+        per_class=True,
+        attack_estimator=LogisticRegression(max_iter=500),
+        sampler=RandomUnderSampler(random_state=0),
+        random_state=0,
+    ).fit(X[parts["pool"]], y[parts["pool"]])
+    assert attack.attack_estimator_ is None
+    assert set(attack.attack_estimators_) <= set(location_target.classes_.tolist())
+    assert any(model is not None for model in attack.attack_estimators_.values())
+    Xe, ye, membership = eval_set(X, y, parts["train"], parts["out"])
+    assert attack.report(Xe, ye, membership).roc_auc > 0.8
+
+
+def test_features_paper_has_probabilities_and_one_hot_label(digits, digits_forest):
+    X, y, _, _ = digits
+    attack = MembershipInferenceAttack(
+        digits_forest,
+        n_shadow_models=2,
+        features="paper",
+        attack_estimator=LogisticRegression(),
+        random_state=0,
+    ).fit(X[300:700], y[300:700])
+    assert attack.attack_estimator_.n_features_in_ == 2 * 10
+    attack.set_params(features="full").fit(X[300:700], y[300:700])
+    assert attack.attack_estimator_.n_features_in_ == 2 * 10 + 1
+
+
+def test_clone_keeps_the_fitted_target_and_set_params_retargets(digits, digits_forest):
+    X, y, X_test, y_test = digits
+    attack = MembershipInferenceAttack(digits_forest, n_shadow_models=2, random_state=0)
+    assert clone(attack).target is digits_forest
+    attack.fit(X[300:700], y[300:700])
+    shadows = attack.shadow_estimators_
+    before = attack.decision_function(X_test, y_test)
+    other = RandomForestClassifier(n_estimators=5, random_state=1).fit(X[:300], y[:300])
+    attack.set_params(target=other)
+    assert attack.shadow_estimators_ is shadows  # no retraining
+    assert not np.array_equal(attack.decision_function(X_test, y_test), before)
+    restored = pickle.loads(pickle.dumps(attack.set_params(target=digits_forest)))
+    np.testing.assert_array_equal(restored.decision_function(X_test, y_test), before)
+
+
+def test_attacks_federation_snapshots_and_any_classifier(digits):
+    X, y, X_test, y_test = digits
+    recorder = SnapshotRecorder()
+    fed = SequentialFederatedClassifier(
+        SGDClassifier(loss="log_loss", random_state=0),
+        n_nodes=2,
+        n_cycles=2,
+        callbacks=[recorder],
+        random_state=0,
+    ).fit(X[:300], y[:300])
+    targets = [
+        fed,
+        recorder.snapshots_[0]["model"],
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=300)).fit(X[:300], y[:300]),
+        HistGradientBoostingClassifier(max_iter=10, random_state=0).fit(X[:300], y[:300]),
+        CalibratedClassifierCV(SVC(), ensemble=False).fit(X[:300], y[:300]),
+        fast_mlp(max_epochs=5).fit(X[:300], y[:300]),
+    ]
+    for target in targets:
+        attack = MembershipInferenceAttack(
+            target, n_shadow_models=2, attack_estimator=LogisticRegression(), random_state=0
+        ).fit(X[300:700], y[300:700])
+        scores = attack.decision_function(X_test[:40], y_test[:40])
+        assert scores.shape == (40,) and np.isfinite(scores).all()
+    # one fitted attack scores every snapshot of the federation
+    attack = MembershipInferenceAttack(
+        recorder.snapshots_[0]["model"], n_shadow_models=2, random_state=0
+    ).fit(X[300:700], y[300:700])
+    for snap in recorder.snapshots_:
+        attack.set_params(target=snap["model"])
+        assert attack.predict(X_test[:10], y_test[:10]).shape == (10,)
+
+
+# ---------------------------------------------------------------------- bad input
+def test_target_without_predict_proba_is_refused(digits):
+    X, y, _, _ = digits
+    svc = SVC().fit(X[:100], y[:100])
+    with pytest.raises(InvalidParameterError, match="'target' parameter"):
+        MembershipInferenceAttack(svc).fit(X[100:300], y[100:300])
+
+
+def test_unfitted_target_is_refused(digits):
+    X, y, _, _ = digits
+    with pytest.raises(NotFittedError, match="`target`.*not fitted"):
+        MembershipInferenceAttack(RandomForestClassifier()).fit(X[:100], y[:100])
+
+
+def test_labels_unseen_by_target_are_refused(digits, digits_forest):
+    X, y, _, _ = digits
+    with pytest.raises(ValueError, match=r"`y` has labels \[42\] unseen by the target"):
+        MembershipInferenceAttack(digits_forest, n_shadow_models=1).fit(
+            X[300:400], np.r_[y[300:399], 42]
+        )
+
+
+def test_too_little_attacker_data_is_refused(digits, digits_forest):
+    X, y, _, _ = digits
+    with pytest.raises(ValueError, match="Too little attacker data.*shadow_size"):
+        MembershipInferenceAttack(digits_forest, n_shadow_models=10).fit(X[300:315], y[300:315])
+    with pytest.raises(ValueError, match="Too little attacker data"):
+        MembershipInferenceAttack(digits_forest, n_shadow_models=2, shadow_size=200).fit(
+            X[300:600], y[300:600]
+        )
+
+
+def test_mismatched_lengths_are_refused(digits, digits_forest):
+    X, y, _, _ = digits
+    attack = MembershipInferenceAttack(
+        digits_forest, n_shadow_models=1, attack_estimator=LogisticRegression(), random_state=0
+    )
+    with pytest.raises(ValueError, match="`X` and `y` must have the same number of rows"):
+        attack.fit(X[300:500], y[300:499])
+    attack.fit(X[300:500], y[300:500])
+    with pytest.raises(ValueError, match="`X` and `y`"):
+        attack.predict(X[:10], y[:9])
+    with pytest.raises(ValueError, match="`membership` must have one entry per row"):
+        attack.score(X[:10], y[:10], [1] * 9)
+    with pytest.raises(ValueError, match="`membership` must hold 1"):
+        attack.score(X[:2], y[:2], [1, 2])
+
+
+def test_retargeting_to_other_classes_is_refused(digits, digits_forest):
+    X, y, _, _ = digits
+    attack = MembershipInferenceAttack(
+        digits_forest, n_shadow_models=1, attack_estimator=LogisticRegression(), random_state=0
+    ).fit(X[300:500], y[300:500])
+    few = RandomForestClassifier(n_estimators=3).fit(X[:100], y[:100] % 3)
+    with pytest.raises(ValueError, match="refit the attack"):
+        attack.set_params(target=few).predict(X[:5], y[:5] % 3)

@@ -1,0 +1,111 @@
+"""Attack metrics against hand computations."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from skfedmia.metrics import (  # noqa: E402
+    AttackReport,
+    attack_report,
+    attack_roc_curve,
+    membership_advantage,
+    plot_attack_roc,
+    tpr_at_fpr,
+)
+
+# 4 members, 6 non-members, distinct scores, best first:
+#   score  0.95 0.9 0.8 0.7 0.6 0.5 0.4 0.3 0.2 0.1
+#   member  1    1   0   1   0   0   1   0   0   0
+MEMBERSHIP = np.array([1, 1, 0, 1, 0, 0, 1, 0, 0, 0])
+SCORES = np.array([0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
+
+
+def test_roc_curve_keeps_every_point():
+    fpr, tpr, thresholds = attack_roc_curve(MEMBERSHIP, SCORES)
+    assert len(fpr) == 11  # every distinct score, plus the (0, 0) start
+    np.testing.assert_allclose(fpr, np.array([0, 0, 0, 1, 1, 2, 3, 3, 4, 5, 6]) / 6)
+    np.testing.assert_allclose(tpr, np.array([0, 1, 2, 2, 3, 3, 3, 4, 4, 4, 4]) / 4)
+    assert np.isinf(thresholds[0])
+
+
+def test_tpr_at_fpr_by_hand():
+    # FPR 0: the two top members are found before the first non-member
+    assert tpr_at_fpr(MEMBERSHIP, SCORES, 0.0) == 0.5
+    # FPR 1/6 exactly: after the first non-member, the next member joins at the same FPR
+    assert tpr_at_fpr(MEMBERSHIP, SCORES, 1 / 6) == 0.75
+    # between FPR 1/6 (TPR 3/4) and 2/6 (TPR 3/4): flat
+    assert tpr_at_fpr(MEMBERSHIP, SCORES, 0.25) == 0.75
+    # between FPR 3/6 (TPR 3/4) and the next point (3/6, 1): the highest at 3/6
+    assert tpr_at_fpr(MEMBERSHIP, SCORES, 0.5) == 1.0
+    # 1% of 6 non-members: below the first non-member, TPR 1/2
+    assert tpr_at_fpr(MEMBERSHIP, SCORES, 0.01) == 0.5
+    assert tpr_at_fpr(MEMBERSHIP, SCORES, 1.0) == 1.0
+
+
+def test_tpr_at_fpr_interpolates_through_ties():
+    # one member and one non-member tie: the ROC segment through the tie is a diagonal
+    membership = [1, 1, 0, 0]
+    scores = [0.9, 0.5, 0.5, 0.1]
+    # points (0, 0), (0, .5), (.5, 1), (1, 1); at FPR .1: .5 + .5 * (.1 / .5) = .6
+    assert tpr_at_fpr(membership, scores, 0.1) == pytest.approx(0.6)
+    assert tpr_at_fpr(membership, scores, 0.1, interpolation="lower") == 0.5
+    # 1000 non-members, 10 members above all of them but one non-member on top
+    membership = np.r_[0, np.ones(10), np.zeros(999)]
+    scores = np.r_[10.0, np.linspace(9, 8, 10), np.linspace(1, 0, 999)]
+    assert tpr_at_fpr(membership, scores, 0.001) == 1.0
+    assert tpr_at_fpr(membership, scores, 0.0005) == 0.0
+    assert tpr_at_fpr(membership, scores, 0.0) == 0.0
+
+
+def test_membership_advantage_by_hand():
+    predictions = (SCORES >= 0.65).astype(int)  # calls the top 4 members
+    # TPR 3/4, FPR 1/6
+    assert membership_advantage(MEMBERSHIP, predictions) == pytest.approx(3 / 4 - 1 / 6)
+
+
+def test_report_by_hand():
+    predictions = (SCORES >= 0.65).astype(int)
+    report = attack_report(MEMBERSHIP, SCORES, predictions)
+    assert isinstance(report, AttackReport)
+    # tp 3, fp 1, fn 1, tn 5
+    assert report.accuracy == pytest.approx(0.8)
+    assert report.precision == pytest.approx(0.75)
+    assert report.recall == pytest.approx(0.75)
+    assert report.f1 == pytest.approx(0.75)
+    # pairs (member, non-member) ranked right: 6 + 6 + 5 + 3 = 20 of 24
+    assert report.roc_auc == pytest.approx(20 / 24)
+    assert report.tpr_at_1_fpr == 0.5
+    assert report.tpr_at_01_fpr == 0.5
+    assert report.n_members == 4 and report.n_non_members == 6
+    assert report.n_tied_scores == 0
+    as_dict = report.to_dict()
+    assert as_dict["advantage"] == pytest.approx(3 / 4 - 1 / 6)
+    assert "TPR@1%FPR" in str(report)
+    tied = attack_report([1, 0, 1], [0.5, 0.5, 0.2])
+    assert tied.n_tied_scores == 2
+    assert tied.accuracy == pytest.approx(1 / 3)  # predictions [1, 1, 0] at threshold 0.5
+
+
+def test_metrics_reject_bad_input():
+    with pytest.raises(ValueError, match="same length"):
+        tpr_at_fpr([1, 0], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="both members"):
+        attack_roc_curve([1, 1], [0.1, 0.2])
+    with pytest.raises(ValueError, match="membership must hold 1"):
+        membership_advantage([1, 2], [1, 0])
+
+
+def test_plot_attack_roc_log_log(tmp_path):
+    ax = plot_attack_roc(MEMBERSHIP, SCORES, label="toy")
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    plot_attack_roc(MEMBERSHIP, SCORES[::-1], ax=ax, label="reversed")
+    assert len(ax.get_legend().get_texts()) == 2
+    ax.figure.savefig(tmp_path / "roc.png")
+    assert (tmp_path / "roc.png").stat().st_size > 0
+    linear = plot_attack_roc(MEMBERSHIP, SCORES, log_scale=False)
+    assert linear.get_xscale() == "linear"
