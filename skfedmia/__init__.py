@@ -1,18 +1,36 @@
 """skfedmia: how much do (federated) models leak about their training data?"""
 
+from .attacks import (
+    LikelihoodRatioAttack,
+    LossChangeAttack,
+    MembershipInferenceAttack,
+    MembershipMonitor,
+    NodeAttributionAttack,
+    ThresholdAttack,
+)
 from .federated import (
     FederatedAveragingClassifier,
     SequentialFederatedClassifier,
     SnapshotRecorder,
 )
+from .metrics import attack_report, make_membership_scorer, tpr_at_fpr
 from .neural_net import TorchMLPClassifier
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FederatedAveragingClassifier",
+    "LikelihoodRatioAttack",
+    "LossChangeAttack",
+    "MembershipInferenceAttack",
+    "MembershipMonitor",
+    "NodeAttributionAttack",
     "SequentialFederatedClassifier",
     "SnapshotRecorder",
+    "ThresholdAttack",
     "TorchMLPClassifier",
     "__version__",
+    "attack_report",
+    "make_membership_scorer",
+    "tpr_at_fpr",
 ]

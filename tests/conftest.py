@@ -9,9 +9,6 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-# Small MLPs train fastest on one thread, and the suite may run in parallel workers.
-torch.set_num_threads(1)
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 LOCATION_TGZ = SHARED_DATA / "location" / "dataset_location.tgz"

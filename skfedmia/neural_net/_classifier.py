@@ -13,6 +13,7 @@ from skorch import NeuralNet, NeuralNetClassifier
 from skorch.dataset import Dataset as SkorchDataset
 from skorch.utils import to_tensor
 
+from ..metrics._fit_data import record_fit_data
 from ..utils._device import resolve_device
 from ..utils._random import draw_seed
 from ._data import TensorBatchIterator, TensorDataset
@@ -306,7 +307,11 @@ class TorchMLPClassifier(NeuralNetClassifier):
         self
         """
         fresh = not (self.warm_start and self.initialized_)
-        X, y = self._validate_fit_input(X, y, first=fresh)
+        X_checked, y_enc = self._validate_fit_input(X, y, first=fresh)
+        # remembered outside the estimator (never pickled) so that membership scorers
+        # can audit a fitted model on its own training rows
+        record_fit_data(self, X_checked, self.classes_[y_enc])
+        X, y = X_checked, y_enc
         with self._torch_rng(fresh=fresh):
             if fresh:
                 self.initialize()

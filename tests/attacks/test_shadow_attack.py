@@ -7,7 +7,6 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import eval_set, fast_mlp
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
@@ -22,6 +21,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skfedmia import SequentialFederatedClassifier
 from skfedmia.attacks.membership import MembershipInferenceAttack
 from skfedmia.federated import SnapshotRecorder
+
+from .conftest import eval_set, fast_mlp
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import eval_set
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from skfedmia.attacks.membership import LikelihoodRatioAttack, ThresholdAttack
 from skfedmia.attacks.membership._signals import compute_signal, true_class_logit
+
+from .conftest import eval_set
 
 
 @pytest.fixture(scope="module")

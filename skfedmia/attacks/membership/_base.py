@@ -93,7 +93,7 @@ class BaseMembershipAttack(BaseEstimator):
     """Shared machinery of membership attacks; not for direct use."""
 
     _parameter_constraints: dict = {
-        "target": [HasMethods(["predict_proba"])],
+        "target": [HasMethods(["predict_proba"]), None],
         "n_jobs": [Interval(numbers.Integral, None, None, closed="neither"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -122,6 +122,11 @@ class BaseMembershipAttack(BaseEstimator):
     def _checked_target(self, *, fitted_attack=False):
         target = self.target
         name = type(self).__name__
+        if target is None:
+            raise ValueError(
+                f"{name} has no target: pass `target=` (a fitted classifier) or call "
+                "set_params(target=...) before fit."
+            )
         if not hasattr(target, "predict_proba"):
             raise TypeError(
                 f"{name} needs a target with predict_proba; `target` is a "

@@ -68,7 +68,7 @@ class LikelihoodRatioAttack(BaseMembershipAttack):
 
     Parameters
     ----------
-    target : fitted classifier with ``predict_proba``
+    target : fitted classifier with ``predict_proba``, default=None
         The model under attack; kept as it is by ``clone``.
     n_shadow_models : int, default=16
         Number of reference models.
@@ -146,7 +146,7 @@ class LikelihoodRatioAttack(BaseMembershipAttack):
 
     def __init__(
         self,
-        target,
+        target=None,
         *,
         n_shadow_models=16,
         shadow_estimator=None,

@@ -35,10 +35,11 @@ class MembershipMonitor(NodeCallback):
     ----------
     attack : membership attack
         An attack with ``set_params(target=...)``, ``decision_function(X, y)`` (centred:
-        ``>= 0`` means member) and ``fit(X, y)``,
-        such as :class:`MembershipInferenceAttack`. A fitted attack is used as it is (it is
-        re-targeted at every step, never retrained); an unfitted one is cloned and fitted on
-        ``attack_data`` when the federation starts.
+        ``>= 0`` means member) and ``fit(X, y)``, such as
+        :class:`MembershipInferenceAttack`. A fitted attack is used as it is (it is
+        re-targeted at every step, never retrained); an unfitted one is cloned and fitted
+        on ``attack_data`` at the first node step, against the model leaving that node
+        (its shadows follow ``shadow_estimator``, so give one).
     attacked_nodes : sequence of int, default=(0,)
         Positions (in ``federation.nodes_``) of the nodes whose rows are attacked.
     nonmember_data : tuple (X, y)
@@ -151,13 +152,13 @@ class MembershipMonitor(NodeCallback):
             )
         if _is_fitted(self.attack):
             self.attack_ = self.attack
+        elif self.attack_data is None:
+            raise ValueError(
+                "attack is not fitted: pass attack_data=(X, y), the attacker's own rows, "
+                "or a fitted attack."
+            )
         else:
-            if self.attack_data is None:
-                raise ValueError(
-                    "attack is not fitted: pass attack_data=(X, y), the attacker's own rows, "
-                    "or a fitted attack."
-                )
-            self.attack_ = clone(self.attack).fit(*self.attack_data)
+            self.attack_ = None  # fitted at the first node step, once a model exists
         rng = check_random_state(self.random_state)
         self.eval_sets_ = {
             int(k): self._eval_set(X, y, federation.node_indices_[int(k)], X_out, y_out, rng)
@@ -169,6 +170,8 @@ class MembershipMonitor(NodeCallback):
 
     # ------------------------------------------------------------------ every step
     def on_node_end(self, federation, *, step, cycle, node, position, model, **kwargs):
+        if self.attack_ is None:
+            self.attack_ = clone(self.attack).set_params(target=model).fit(*self.attack_data)
         self.attack_.set_params(target=model)
         names = list(self.eval_sets_)
         sets = [self.eval_sets_[name] for name in names]

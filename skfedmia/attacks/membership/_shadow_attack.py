@@ -58,7 +58,7 @@ class MembershipInferenceAttack(BaseMembershipAttack):
 
     Parameters
     ----------
-    target : fitted classifier with ``predict_proba``
+    target : fitted classifier with ``predict_proba``, default=None
         The model under attack; never refitted, and kept as it is by ``clone``.
         ``set_params(target=other)`` on a fitted attack attacks another model (with the
         same classes) without retraining the shadows, e.g. every snapshot of a federation.
@@ -161,7 +161,7 @@ class MembershipInferenceAttack(BaseMembershipAttack):
 
     def __init__(
         self,
-        target,
+        target=None,
         *,
         n_shadow_models=10,
         shadow_estimator=None,

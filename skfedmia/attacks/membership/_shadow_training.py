@@ -12,6 +12,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from tqdm.auto import tqdm
 
 from ...federated import NodeModel
+from ...neural_net import can_fit_together, fit_mlp_ensemble
 from ._base import _set_random_states, take_rows
 
 __all__ = ["disjoint_splits", "fit_shadow_models", "new_shadow", "random_subsets"]
@@ -78,13 +79,36 @@ def new_shadow(template, seed, classes):
     return shadow
 
 
+def _is_dask_backend() -> bool:
+    """Whether joblib is pointed at a Dask cluster (then models fan out there instead)."""
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend()
+    return type(backend).__name__.lower().startswith("dask")
+
+
 def _fit_one(shadow, X, y, indices):
     return shadow.fit(take_rows(X, indices), y[indices])
 
 
 def fit_shadow_models(template, X, y, train_indices, seeds, classes, *, n_jobs, verbose, desc):
-    """Fit one shadow per entry of ``train_indices`` (in parallel through joblib)."""
+    """Fit one shadow per entry of ``train_indices``.
+
+    Torch MLPs that :func:`~skfedmia.neural_net.can_fit_together` are trained together as
+    one stacked model (the same models as one by one, up to float rounding); any other
+    estimator trains one model per joblib task (``n_jobs``).
+    """
     shadows = [new_shadow(template, seed, classes) for seed in seeds]
+    if shadows and can_fit_together(shadows[0]) and not _is_dask_backend():
+        data = [(take_rows(X, idx), y[idx]) for idx in train_indices]
+        if verbose:
+            print(f"{desc}: training {len(shadows)} MLPs together")
+        return fit_mlp_ensemble(
+            shadows[0],
+            data,
+            random_states=[s.random_state for s in shadows],
+            classes=shadows[0].classes,
+        )
     jobs = (
         delayed(_fit_one)(shadow, X, y, idx)
         for shadow, idx in zip(shadows, train_indices, strict=True)

@@ -28,7 +28,7 @@ class ThresholdAttack(BaseMembershipAttack):
 
     Parameters
     ----------
-    target : fitted classifier with ``predict_proba``
+    target : fitted classifier with ``predict_proba``, default=None
         The model under attack; kept as it is by ``clone``.
     signal : {"loss", "confidence", "entropy", "modified_entropy"}, default="loss"
         ``"loss"``: the true label's cross-entropy loss, scored as the logit-scaled true-
@@ -102,7 +102,7 @@ class ThresholdAttack(BaseMembershipAttack):
 
     def __init__(
         self,
-        target,
+        target=None,
         *,
         signal="loss",
         n_shadow_models=1,
