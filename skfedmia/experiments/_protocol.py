@@ -141,12 +141,23 @@ def load_data(config: ReproductionConfig, n_classes: int, seed: int):
 
 
 def _split(config, X, y, seed):
+    """Disjoint pools; shadow and test rows keep only labels the federation holds.
+
+    Membership is defined only for labels the target knows, and a very small class may
+    land entirely outside the federation's rows.
+    """
     from ..datasets import attack_split
 
     n_target, n_shadow, n_test = config.pools()
-    return attack_split(
+    split = attack_split(
         X, y, n_target=n_target, n_shadow=n_shadow, n_test=n_test, random_state=seed
     )
+    known = np.unique(split.y_target)
+    for pool in ("shadow", "test"):
+        keep = np.isin(split[f"y_{pool}"], known)
+        for part in ("X", "y"):
+            split[f"{part}_{pool}"] = split[f"{part}_{pool}"][keep]
+    return split
 
 
 def _target(config, epochs, seed):
@@ -192,12 +203,23 @@ def iter_cells(config: ReproductionConfig):
                     }
 
 
-def _attack(config, shadow, seed):
+def _attack(config, shadow, seed, train_size, pool):
+    """The paper's shadow attack, shadows as large as the data they emulate.
+
+    Shadows train on as many rows as the model they imitate saw (the insider knows the
+    protocol): a whole federation's rows for the centralized baseline, one node's rows in
+    a federation. When the pool cannot give every shadow its own disjoint rows of that
+    size, each shadow draws its in / out halves from the whole pool.
+    """
     from ..attacks.membership import MembershipInferenceAttack
 
+    size = int(min(train_size, pool // 2))
+    disjoint = 2 * size * config.n_shadow_models <= pool
     return MembershipInferenceAttack(
         shadow_estimator=shadow,
         n_shadow_models=config.n_shadow_models,
+        shadow_size=size,
+        disjoint=disjoint,
         n_jobs=config.n_jobs,
         random_state=seed,
     )
@@ -211,7 +233,13 @@ def run_centralized(config: ReproductionConfig, spec: dict, data) -> dict:
     rng = np.random.RandomState(seed)
     split = _split(config, *data, seed)
     target = _target(config, spec["epochs"], draw_seed(rng)).fit(split.X_target, split.y_target)
-    attack = _attack(config, _target(config, spec["epochs"], draw_seed(rng)), draw_seed(rng))
+    attack = _attack(
+        config,
+        _target(config, spec["epochs"], draw_seed(rng)),
+        draw_seed(rng),
+        train_size=len(split.y_target),
+        pool=len(split.y_shadow),
+    )
     attack.set_params(target=target).fit(split.X_shadow, split.y_shadow)
     n = min(len(split.y_target), len(split.y_test))
     members = rng.choice(len(split.y_target), size=n, replace=False)
@@ -238,7 +266,13 @@ def run_federated(config: ReproductionConfig, spec: dict, data) -> dict:
     split = _split(config, *data, seed)
     epochs = spec["local_epochs"]
     # shadows emulate one node step: the target architecture trained `epochs` epochs
-    attack = _attack(config, _target(config, epochs, draw_seed(rng)), draw_seed(rng))
+    attack = _attack(
+        config,
+        _target(config, epochs, draw_seed(rng)),
+        draw_seed(rng),
+        train_size=len(split.y_target) // spec["n_nodes"],
+        pool=len(split.y_shadow),
+    )
     monitor = MembershipMonitor(
         attack,
         attacked_nodes=spec["attacked_nodes"],
