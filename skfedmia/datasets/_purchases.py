@@ -122,9 +122,9 @@ def make_purchases(
     n_classes=100,
     *,
     n_groups=40,
-    density=0.055,
+    density=0.08,
     zipf_exponent=0.8,
-    taste_strength=1.5,
+    taste_strength=0.6,
     mixing=0.3,
     return_X_y=True,
     as_frame=False,
@@ -164,12 +164,13 @@ def make_purchases(
         Number of k-means clusters, hence of classes; the paper uses 10, 20, 50 and 100.
     n_groups : int, default=40
         Number of latent customer groups behind the data.
-    density : float, default=0.055
-        Target share of ones in ``X``. With the other parameters at their defaults the
-        realised share lies in ``[0.03, 0.10]`` (about 0.05-0.06), as in real Purchases.
+    density : float, default=0.08
+        Mean purchase rate of a customer; the realised share of ones is somewhat lower
+        (products a customer is likely to buy saturate). With the defaults it lies in
+        ``[0.03, 0.10]`` (about 0.064), the range of real purchase data.
     zipf_exponent : float, default=0.8
         Skew of product popularity; 0 makes all products equally popular.
-    taste_strength : float, default=1.5
+    taste_strength : float, default=0.6
         Spread (log scale) of the groups' tastes; larger values give better separated groups
         and an easier classification task.
     mixing : float, default=0.3
