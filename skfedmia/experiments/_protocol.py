@@ -76,12 +76,12 @@ class ReproductionConfig:
     def quick(cls, **overrides) -> ReproductionConfig:
         """A preset that runs in a few minutes on a laptop CPU.
 
-        Purchases-like data with 50 classes, 3 nodes, 3 cycles of 20 local epochs, 5 shadow
-        models, 4,000 federation rows.
+        Purchases-like data with 50 classes, 3 and 10 nodes, 3 cycles of 20 local epochs,
+        5 shadow models, 4,000 federation rows.
         """
         params = dict(
             n_classes=(50,),
-            n_nodes=(3,),
+            n_nodes=(3, 10),
             local_epochs=(20,),
             n_cycles=3,
             n_shadow_models=5,

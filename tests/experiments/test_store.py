@@ -39,7 +39,7 @@ def test_config_cells_and_validation():
     assert [c["kind"] for c in cells].count("federated") == 4
     assert len({cell_key(c) for c in cells}) == 6
     quick = ReproductionConfig.quick()
-    assert quick.n_classes == (50,) and quick.n_nodes == (3,)
+    assert quick.n_classes == (50,) and quick.n_nodes == (3, 10)
     with pytest.raises(ValueError, match="dataset must be one of"):
         ReproductionConfig(dataset="mnist")
     with pytest.raises(ValueError, match="n_cycles must be at least 1"):
