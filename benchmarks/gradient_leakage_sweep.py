@@ -56,12 +56,12 @@ def main(argv=None):
     torch.set_num_threads(max(1, os.cpu_count() or 1))
 
     if args.quick:
-        batch_sizes, stages, noise = [1, 8], {"untrained": 0, "1 epoch": 1}, [0.0, 0.1, 1.0]
+        batch_sizes, stages, noise = [1, 8], {"untrained": 0, "1 epoch": 1}, [0.0, 1.0, 10.0]
         attack_kw = dict(n_restarts=1, max_iter=100, refine_iter=20)
     else:
         batch_sizes = [1, 8, 32, 128]
         stages = {"untrained": 0, "1 epoch": 1, "20 epochs": 20}
-        noise = [0.0, 0.01, 0.1, 0.3, 1.0, 3.0]
+        noise = [0.0, 0.3, 1.0, 3.0, 10.0, 30.0]
         attack_kw = dict(n_restarts=2, max_iter=500, refine_iter=300)
 
     X, y = make_sparse_binary(4000 + max(batch_sizes), random_state=0)

@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 import torch
 
@@ -6,4 +5,3 @@ import torch
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
-    np.random.seed(0)

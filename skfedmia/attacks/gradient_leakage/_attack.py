@@ -127,7 +127,7 @@ class GradientInversionAttack(BaseEstimator):
         every loss; noise and clipping enter the likelihood of ``loss="bayes"``.
     prior_weight : float or "auto", default="auto"
         Weight of the negative log-prior (summed over all entries). ``"auto"`` is 1 for
-        ``loss="bayes"`` (the exact posterior) and 0 otherwise.
+        ``loss="bayes"`` with a noisy ``defense`` (the exact posterior) and 0 otherwise.
     n_restarts : int, default=4
         Random starts optimised together.
     max_iter : int, default=500
@@ -507,9 +507,11 @@ class GradientInversionAttack(BaseEstimator):
             noise = mu + sd * noise
         return noise.to(device)
 
-    def _weight(self):
+    def _weight(self, nm):
         if isinstance(self.prior_weight, str):
-            return 1.0 if self.loss == "bayes" else 0.0
+            # the posterior only has a finite prior weight when the gradient is noisy
+            noisy = nm is not None and nm.noise is not None and nm.scale > 0
+            return 1.0 if self.loss == "bayes" and noisy else 0.0
         return float(self.prior_weight)
 
     def _objective(self, X, observe, objective):
@@ -536,7 +538,7 @@ class GradientInversionAttack(BaseEstimator):
             data = ((sim - obs) ** 2).sum(1)
         elif loss == "l1":
             data = (sim - obs).abs().sum(1)
-        w = self._weight()
+        w = self._weight(nm)
         if w == 0.0 or self.prior == "none":
             return data
         a, b = objective["prior"]
