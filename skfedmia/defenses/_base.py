@@ -1,0 +1,132 @@
+"""Shared machinery of the update defenses."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+
+__all__ = ["BaseDefense", "NoiseModel"]
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """What an attacker assumes about a defended update.
+
+    Attributes
+    ----------
+    noise : {"gaussian", "laplace"} or None
+        Distribution of the additive noise, ``None`` for none.
+    scale : float
+        Standard deviation (Gaussian) or scale ``b`` (Laplace) of the noise.
+    clip_norm : float or None
+        L2 norm the update was clipped to before the noise, ``None`` for no clipping.
+    pruned : bool
+        Whether coordinates were set to zero *after* any noise, so that the zero
+        coordinates of an observed update carry no information and are left out.
+    """
+
+    noise: str | None = None
+    scale: float = 0.0
+    clip_norm: float | None = None
+    pruned: bool = False
+
+
+def _check_positive(value, name, *, allow_zero=False, allow_none=False):
+    if value is None and allow_none:
+        return
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    ok = ok and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        none = " or None" if allow_none else ""
+        raise ValueError(f"{name} must be a finite number {bound}{none}, got {value!r}.")
+
+
+def _check_fraction(value, name):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (ok and 0.0 <= value < 1.0):
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}.")
+
+
+class BaseDefense(BaseEstimator):
+    """Base class of the defenses applied to the flat parameter update a node sends on.
+
+    Subclasses store their parameters in ``__init__`` untouched, implement
+    ``_check_params`` (raising ``ValueError`` naming the bad parameter), ``_apply`` on a
+    1-D torch tensor, and ``_noise_model`` describing the defense to an attacker.
+    """
+
+    def apply(self, update, random_state=None):
+        """Return the defended copy of a flat update.
+
+        Parameters
+        ----------
+        update : 1-D torch.Tensor or array-like
+            Flat parameter update (or gradient). A torch tensor stays on its device and
+            dtype; anything else is returned as a numpy array.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the randomness of the defense (noise, random pruning).
+
+        Returns
+        -------
+        defended : same type as ``update``
+            The defended update; ``update`` itself is left unchanged.
+        """
+        self._check_params()
+        if isinstance(update, torch.Tensor):
+            tensor, as_numpy, dtype = update.detach(), False, None
+            if not torch.is_floating_point(tensor):
+                tensor = tensor.double()
+        else:
+            array = np.asarray(update)
+            if array.dtype.kind not in "biuf":
+                raise ValueError(f"update must be numeric, got dtype {array.dtype}.")
+            dtype = array.dtype if array.dtype.kind == "f" else np.float64
+            tensor, as_numpy = torch.as_tensor(array.astype(dtype, copy=True)), True
+        if tensor.ndim != 1:
+            raise ValueError(
+                f"update must be a 1-D (flat) parameter update, got shape {tuple(tensor.shape)}."
+            )
+        if not bool(torch.isfinite(tensor).all()):
+            raise ValueError("update contains NaN or infinite values.")
+        rng = check_random_state(random_state)
+        out = self._apply(tensor.clone(), rng)
+        if as_numpy:
+            return out.cpu().numpy().astype(dtype, copy=False)
+        return out
+
+    def noise_model(self):
+        """Describe this defense to an attacker that models it.
+
+        Returns
+        -------
+        model : NoiseModel
+        """
+        self._check_params()
+        return self._noise_model()
+
+    # -- to be implemented -------------------------------------------------------------
+    def _check_params(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _apply(self, update, rng):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _noise_model(self):
+        return NoiseModel()
+
+
+def _draw(rng, kind, size, like):
+    """Draw noise with a numpy generator and move it to ``like``'s device and dtype."""
+    if kind == "normal":
+        values = rng.standard_normal(size)
+    elif kind == "laplace":
+        values = rng.laplace(0.0, 1.0, size)
+    else:
+        values = rng.random_sample(size)
+    return torch.as_tensor(values, dtype=like.dtype, device=like.device)

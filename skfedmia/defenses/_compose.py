@@ -1,0 +1,59 @@
+"""Chaining defenses."""
+
+from __future__ import annotations
+
+from ._base import BaseDefense, NoiseModel
+
+__all__ = ["Compose"]
+
+
+class Compose(BaseDefense):
+    """Apply several defenses one after the other.
+
+    Parameters
+    ----------
+    defenses : list of defense objects
+        Applied in order; each must have an ``apply(update, random_state=...)`` method.
+
+    Notes
+    -----
+    One random generator, seeded by ``random_state``, is passed through all steps, so
+    the composition repeats exactly. For an attacker the composition is summarised by its
+    last noise, its clipping norm, and whether pruning came after all noise (then zero
+    coordinates of an observed update are known to carry nothing and are left out).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfedmia.defenses import ClipNorm, Compose, TopKSparsification
+    >>> defense = Compose([ClipNorm(1.0), TopKSparsification(fraction=0.5)])
+    >>> defense.apply(np.array([3.0, 0.0, 4.0, 0.0]))
+    array([0.6, 0. , 0.8, 0. ])
+    """
+
+    def __init__(self, defenses=()):
+        self.defenses = defenses
+
+    def _check_params(self):
+        if isinstance(self.defenses, (str, bytes)) or not hasattr(self.defenses, "__iter__"):
+            raise ValueError(f"defenses must be a list of defenses, got {self.defenses!r}.")
+        for step in self.defenses:
+            if not callable(getattr(step, "apply", None)):
+                raise ValueError(f"defenses must only hold defense objects, got {step!r}.")
+
+    def _apply(self, update, rng):
+        for step in self.defenses:
+            update = step.apply(update, random_state=rng)
+        return update
+
+    def _noise_model(self):
+        noise, scale, clip, pruned = None, 0.0, None, False
+        for step in self.defenses:
+            part = step.noise_model() if hasattr(step, "noise_model") else NoiseModel()
+            if part.clip_norm is not None and noise is None:
+                clip = part.clip_norm if clip is None else min(clip, part.clip_norm)
+            if part.noise is not None:
+                noise, scale, pruned = part.noise, part.scale, False
+            if part.pruned:
+                pruned = True
+        return NoiseModel(noise=noise, scale=scale, clip_norm=clip, pruned=pruned)

@@ -1,0 +1,87 @@
+"""Pruning (sparsification) of a flat update."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._base import BaseDefense, NoiseModel, _check_fraction, _draw
+
+__all__ = ["TopKSparsification", "RandomPruning"]
+
+
+class TopKSparsification(BaseDefense):
+    """Zero the ``fraction`` of coordinates with the smallest magnitude.
+
+    This is the gradient pruning defense of Zhu et al. (2019): ``fraction`` is the
+    pruning ratio, the share of coordinates set to zero; the largest
+    ``1 - fraction`` coordinates (in absolute value) are sent on unchanged.
+
+    Parameters
+    ----------
+    fraction : float, default=0.9
+        Share of coordinates set to zero, in ``[0, 1)``.
+
+    See Also
+    --------
+    RandomPruning : Zero a random share of coordinates instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfedmia.defenses import TopKSparsification
+    >>> TopKSparsification(fraction=0.5).apply(np.array([0.1, -3.0, 0.2, 2.0]))
+    array([ 0., -3.,  0.,  2.])
+    """
+
+    def __init__(self, fraction=0.9):
+        self.fraction = fraction
+
+    def _check_params(self):
+        _check_fraction(self.fraction, "fraction")
+
+    def _apply(self, update, rng):
+        n_prune = int(math.floor(self.fraction * update.shape[0]))
+        if n_prune == 0:
+            return update
+        idx = torch.argsort(update.abs(), stable=True)[:n_prune]
+        update[idx] = 0
+        return update
+
+    def _noise_model(self):
+        return NoiseModel(pruned=self.fraction > 0)
+
+
+class RandomPruning(BaseDefense):
+    """Zero a random ``fraction`` of the coordinates of an update.
+
+    Parameters
+    ----------
+    fraction : float, default=0.5
+        Share of coordinates set to zero, in ``[0, 1)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfedmia.defenses import RandomPruning
+    >>> int((RandomPruning(fraction=0.5).apply(np.ones(10), random_state=0) == 0).sum())
+    5
+    """
+
+    def __init__(self, fraction=0.5):
+        self.fraction = fraction
+
+    def _check_params(self):
+        _check_fraction(self.fraction, "fraction")
+
+    def _apply(self, update, rng):
+        n_prune = int(math.floor(self.fraction * update.shape[0]))
+        if n_prune == 0:
+            return update
+        order = torch.argsort(_draw(rng, "uniform", update.shape[0], update))
+        update[order[:n_prune]] = 0
+        return update
+
+    def _noise_model(self):
+        return NoiseModel(pruned=self.fraction > 0)
