@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tarfile
 import warnings
 from pathlib import Path
 
@@ -29,30 +28,25 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 from skfedmia import SequentialFederatedClassifier, TorchMLPClassifier  # noqa: E402
+from skfedmia.datasets import load_location, make_purchases  # noqa: E402
 from skfedmia.metrics import make_membership_scorer  # noqa: E402
-
-LOCATION = Path(
-    os.environ.get(
-        "SKFEDMIA_LOCATION",
-        Path(__file__).resolve().parents[1].parent / "shared/data/location/dataset_location.tgz",
-    )
-)
 
 
 def load_data():
-    """Location (binary features, 30 classes) if at hand, else digits."""
-    if LOCATION.exists():
-        with tarfile.open(LOCATION) as archive:
-            member = next(m for m in archive.getmembers() if m.isfile())
-            frame = pd.read_csv(archive.extractfile(member), header=None)
-        y = frame.iloc[:, 0].astype(str).str.strip('"').astype(int).to_numpy()
-        return "Location", frame.iloc[:, 1:].to_numpy(np.float32), y
-    X, y = load_digits(return_X_y=True)
-    return "digits", (X / 16).astype(np.float32), y
+    """Location (binary features, 30 classes) when at hand, else built-in Purchases-like data.
+
+    Location is read from ``$SKFEDMIA_LOCATION`` or the data home (see
+    ``skfedmia.datasets.get_data_home``).
+    """
+    try:
+        X, y = load_location(path=os.environ.get("SKFEDMIA_LOCATION"))
+        return "Location", X, y
+    except FileNotFoundError:
+        X, y = make_purchases(n_samples=4000, n_classes=30, random_state=0)
+        return "Purchases-like", X, y
 
 
 def main(argv=None):
@@ -60,6 +54,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smaller, faster settings")
     parser.add_argument("--out", default=".", help="folder for the PNG plot")
     args = parser.parse_args(argv)
+    args.quick = args.quick or bool(os.environ.get("SKFEDMIA_QUICK"))
     torch.set_num_threads(1)
     # shadow models of small folds see few rows of many classes; sklearn warns about it
     warnings.filterwarnings("ignore", message="The number of unique classes is greater")

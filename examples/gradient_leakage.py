@@ -3,20 +3,15 @@
 Runs as is in about half a minute on a CPU.
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 import torch
 
 from skfedmia.attacks.gradient_leakage import GradientInversionAttack, compute_gradient
-from skfedmia.attacks.gradient_leakage._synthetic import make_sparse_binary
+from skfedmia.datasets import make_purchases
 from skfedmia.defenses import ClipNorm, Compose, GaussianNoise
 from skfedmia.neural_net import MLPModule
 
 # Purchases-like data: public rows for the attacker's prior, a batch of a node's rows.
-X, y = make_sparse_binary(2004, n_features=600, n_groups=100, random_state=0)
+X, y = make_purchases(n_samples=2004, n_classes=100, random_state=0)
 X_public, X_node, y_node = X[:2000], X[2000:], y[2000:]
 
 torch.manual_seed(0)

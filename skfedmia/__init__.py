@@ -1,6 +1,8 @@
 """skfedmia: how much do (federated) models leak about their training data?"""
 
+from . import datasets, defenses, metrics
 from .attacks import (
+    GradientInversionAttack,
     LikelihoodRatioAttack,
     LossChangeAttack,
     MembershipInferenceAttack,
@@ -20,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FederatedAveragingClassifier",
+    "GradientInversionAttack",
     "LikelihoodRatioAttack",
     "LossChangeAttack",
     "MembershipInferenceAttack",
@@ -31,6 +34,9 @@ __all__ = [
     "TorchMLPClassifier",
     "__version__",
     "attack_report",
+    "datasets",
+    "defenses",
     "make_membership_scorer",
+    "metrics",
     "tpr_at_fpr",
 ]

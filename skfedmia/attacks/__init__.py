@@ -1,5 +1,6 @@
 """Attacks on (federated) models: membership inference and gradient leakage."""
 
+from .gradient_leakage import GradientInversionAttack
 from .membership import (
     LikelihoodRatioAttack,
     LossChangeAttack,
@@ -10,6 +11,7 @@ from .membership import (
 )
 
 __all__ = [
+    "GradientInversionAttack",
     "LikelihoodRatioAttack",
     "LossChangeAttack",
     "MembershipInferenceAttack",

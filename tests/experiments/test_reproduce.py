@@ -12,16 +12,40 @@ from skfedmia.experiments import ReproductionConfig, run_reproduction, write_rep
 from skfedmia.experiments._cli import main
 
 TINY = [
-    "--classes", "5", "--nodes", "2 3", "--epochs", "2", "--cycles", "2",
-    "--shadow-models", "2", "--n-target", "300", "--n-shadow", "300", "--n-test", "200",
-    "--centralized-epochs", "2", "--quiet",
+    "--classes",
+    "5",
+    "--nodes",
+    "2 3",
+    "--epochs",
+    "2",
+    "--cycles",
+    "2",
+    "--shadow-models",
+    "2",
+    "--n-target",
+    "300",
+    "--n-shadow",
+    "300",
+    "--n-test",
+    "200",
+    "--centralized-epochs",
+    "2",
+    "--quiet",
 ]
 
 
 def tiny_config(**kw):
-    params = dict(n_classes=(5,), n_nodes=(2, 3), local_epochs=(2,), n_cycles=2,
-                  n_shadow_models=2, n_target=300, n_shadow=300, n_test=200,
-                  centralized_epochs=2)
+    params = dict(
+        n_classes=(5,),
+        n_nodes=(2, 3),
+        local_epochs=(2,),
+        n_cycles=2,
+        n_shadow_models=2,
+        n_target=300,
+        n_shadow=300,
+        n_test=200,
+        centralized_epochs=2,
+    )
     params.update(kw)
     return ReproductionConfig(**params)
 
@@ -81,8 +105,9 @@ def test_resume_skips_finished_cells_and_matches(tmp_path):
     assert len(list((tmp_path / "resumed" / "cells").glob("*.json"))) == 2
 
     events = []
-    resumed = run_reproduction(config, tmp_path / "resumed", verbose=0,
-                               on_cell=lambda s, r, reused: events.append(reused))
+    resumed = run_reproduction(
+        config, tmp_path / "resumed", verbose=0, on_cell=lambda s, r, reused: events.append(reused)
+    )
     assert events == [True, True, False]  # finished cells are not recomputed
     for a, b in zip(full, resumed):
         ra, rb = dict(a["result"]), dict(b["result"])
@@ -91,8 +116,12 @@ def test_resume_skips_finished_cells_and_matches(tmp_path):
         assert json.dumps(ra, sort_keys=True) == json.dumps(rb, sort_keys=True)
 
     # a changed configuration never mixes with old results
-    changed = run_reproduction(tiny_config(n_cycles=3), tmp_path / "resumed", verbose=0,
-                               on_cell=lambda s, r, reused: events.append((s["kind"], reused)))
+    changed = run_reproduction(
+        tiny_config(n_cycles=3),
+        tmp_path / "resumed",
+        verbose=0,
+        on_cell=lambda s, r, reused: events.append((s["kind"], reused)),
+    )
     assert ("federated", True) not in events[3:]
     assert len(changed) == 3
     paths = write_report(changed, tmp_path / "resumed")

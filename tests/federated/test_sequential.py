@@ -362,3 +362,52 @@ def test_federated_averaging(digits):
     np.testing.assert_array_equal(fed.predict_proba(Xt), again.predict_proba(Xt))
     with pytest.raises(ValueError, match="travel"):
         FederatedAveragingClassifier(sgd(), optimizer_state="travel").fit(X, y)
+
+
+def test_real_update_defenses_compose_with_the_federation(digits):
+    from skfedmia.defenses import ClipNorm, GaussianNoise
+    from skfedmia.federated._adapters import get_flat_params
+
+    X, y, Xt, yt = digits
+    deltas = []
+
+    class Spy(ClipNorm):
+        def apply(self, update, random_state=None):
+            out = super().apply(update, random_state=random_state)
+            deltas.append(float(np.linalg.norm(np.asarray(out))))
+            return out
+
+    fed = SequentialFederatedClassifier(
+        torch_mlp(random_state=0),
+        n_nodes=3,
+        n_cycles=2,
+        update_defense=Spy(max_norm=0.5),
+        random_state=0,
+    ).fit(X, y)
+    assert len(deltas) == 6 and max(deltas) <= 0.5 + 1e-5  # every update, first one too
+    noisy = SequentialFederatedClassifier(
+        torch_mlp(random_state=0),
+        n_nodes=3,
+        n_cycles=2,
+        update_defense=GaussianNoise(sigma=0.5, clip_norm=1.0),
+        random_state=0,
+    ).fit(X, y)
+    again = SequentialFederatedClassifier(
+        torch_mlp(random_state=0),
+        n_nodes=3,
+        n_cycles=2,
+        update_defense=GaussianNoise(sigma=0.5, clip_norm=1.0),
+        random_state=0,
+    ).fit(X, y)
+    np.testing.assert_array_equal(
+        get_flat_params(noisy.estimator_), get_flat_params(again.estimator_)
+    )
+    clipped_only = SequentialFederatedClassifier(
+        torch_mlp(random_state=0),
+        n_nodes=3,
+        n_cycles=2,
+        update_defense=ClipNorm(max_norm=1.0),
+        random_state=0,
+    ).fit(X, y)
+    gap = get_flat_params(noisy.estimator_) - get_flat_params(clipped_only.estimator_)
+    assert float(gap.norm()) > 0.1  # the noise really reached the parameters
