@@ -377,7 +377,7 @@ def test_real_update_defenses_compose_with_the_federation(digits):
             deltas.append(float(np.linalg.norm(np.asarray(out))))
             return out
 
-    fed = SequentialFederatedClassifier(
+    SequentialFederatedClassifier(
         torch_mlp(random_state=0),
         n_nodes=3,
         n_cycles=2,
