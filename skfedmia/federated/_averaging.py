@@ -184,28 +184,16 @@ class FederatedAveragingClassifier(BaseFederatedClassifier):
                         params = start + update
                     total = weights[k] * params if total is None else total + weights[k] * params
                     self.estimator_ = local
-                    idx = self.node_indices_[k]
-                    self._record(
+                    self._node_step_done(
+                        X,
+                        y,
+                        y_enc,
                         step=step,
                         cycle=rnd,
                         node=k,
                         position=k,
-                        Xk=X[idx],
-                        yk=y_enc[idx],
                         validation=validation,
                     )
-                    if callbacks:
-                        self._notify(
-                            "on_node_end",
-                            step=step,
-                            cycle=rnd,
-                            node=k,
-                            position=k,
-                            model=self._node_model(),
-                            X=X[idx],
-                            y=y[idx],
-                            indices=idx,
-                        )
                     progress.update()
                     step += 1
                 global_params = total

@@ -171,6 +171,31 @@ class BaseFederatedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
             record["validation_accuracy"] = float(np.mean(self.estimator_.predict(Xv) == yv))
         self.history_.append(record)
 
+    def _node_step_done(self, X, y, y_enc, *, step, cycle, node, position, validation):
+        """Record the step in ``history_`` and call the per-node hooks."""
+        idx = self.node_indices_[node]
+        self._record(
+            step=step,
+            cycle=cycle,
+            node=node,
+            position=position,
+            Xk=X[idx],
+            yk=y_enc[idx],
+            validation=validation,
+        )
+        if self.callbacks_:
+            self._notify(
+                "on_node_end",
+                step=step,
+                cycle=cycle,
+                node=node,
+                position=position,
+                model=self._node_model(),
+                X=X[idx],
+                y=y[idx],
+                indices=idx,
+            )
+
     def _validate_validation(self, validation_data):
         if validation_data is None:
             return None

@@ -235,28 +235,16 @@ class SequentialFederatedClassifier(BaseFederatedClassifier):
                         update = get_flat_params(self.estimator_) - before
                         update = self.update_defense.apply(update, random_state=rng)
                         set_flat_params(self.estimator_, before + update)
-                    idx = self.node_indices_[k]
-                    self._record(
+                    self._node_step_done(
+                        X,
+                        y,
+                        y_enc,
                         step=step,
                         cycle=cycle,
                         node=k,
                         position=position,
-                        Xk=X[idx],
-                        yk=y_enc[idx],
                         validation=validation,
                     )
-                    if callbacks:
-                        self._notify(
-                            "on_node_end",
-                            step=step,
-                            cycle=cycle,
-                            node=k,
-                            position=position,
-                            model=self._node_model(),
-                            X=X[idx],
-                            y=y[idx],
-                            indices=idx,
-                        )
                     progress.update()
                     step += 1
         if callbacks:
