@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 from sklearn.cluster import KMeans
+from sklearn.preprocessing import normalize as sk_normalize
 from sklearn.utils import check_random_state
 
 from ._base import _as_output
@@ -40,7 +41,7 @@ def _check_float(value, name, low, high, *, low_open=False, high_open=False):
     return float(value)
 
 
-def relabel_kmeans(X, n_classes, *, random_state=None, n_init=1, max_iter=300):
+def relabel_kmeans(X, n_classes, *, normalize=True, random_state=None, n_init=1, max_iter=300):
     """Label rows by k-means clustering, as the Purchases benchmark is labelled.
 
     Shokri et al. (2017) turned the Kaggle "Acquire Valued Shoppers" purchase vectors into a
@@ -57,6 +58,11 @@ def relabel_kmeans(X, n_classes, *, random_state=None, n_init=1, max_iter=300):
         computation, whichever form ``X`` had).
     n_classes : int
         Number of clusters, hence of classes (``2 <= n_classes <= n_samples``).
+    normalize : bool, default=True
+        Scale every row to unit length first (k-means on the cosine geometry). On sparse
+        binary rows, plain k-means leaves many clusters of one or two outlying rows (a class
+        with a single record cannot be learnt or attacked); on unit-length rows every class
+        keeps a usable share of the rows while sizes stay uneven.
     random_state : int, RandomState instance or None, default=None
         Seeds k-means' initialisation; an int gives the same labels on every call.
     n_init : int, default=1
@@ -79,7 +85,7 @@ def relabel_kmeans(X, n_classes, *, random_state=None, n_init=1, max_iter=300):
     >>> import numpy as np
     >>> from skfedmia.datasets import relabel_kmeans
     >>> X = np.array([[0, 0], [0, 1], [9, 9], [9, 8], [9, 9]])
-    >>> relabel_kmeans(X, n_classes=2, random_state=0)
+    >>> relabel_kmeans(X, n_classes=2, normalize=False, random_state=0)
     array([1, 1, 0, 0, 0])
     """
     if sp.issparse(X):
@@ -100,6 +106,8 @@ def relabel_kmeans(X, n_classes, *, random_state=None, n_init=1, max_iter=300):
     elif not sp.issparse(X):
         # float64: scikit-learn's k-means++ seeding is much slower on float32.
         X = X.astype(np.float64, copy=False)
+    if normalize:
+        X = sk_normalize(X)
     kmeans = KMeans(
         n_clusters=n_classes,
         n_init=n_init,
