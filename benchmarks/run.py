@@ -15,6 +15,12 @@ ensemble_K
     one by one with ``TorchMLPClassifier.fit``; time per model.
 reproduce_quick
     ``skfedmia reproduce --quick`` end to end.
+cell
+    One federated cell of the paper's protocol (50 classes, 3 nodes, 5 cycles, 20 local
+    epochs, 10 shadow models, insider monitor after every step), as skfedmia runs it and
+    with both speed-ups switched off in the same process: shadow models one by one and
+    skorch's DataLoader batching. The ratio extrapolates a full grid from "before" to
+    "after".
 
 Results go to a table on stdout and to JSON (``--json``, default
 ``benchmarks/results-<device>.json``).
@@ -200,6 +206,57 @@ def case_reproduce_quick(args):
     return {"skfedmia reproduce --quick": {"s": statistics.median(times), "runs": times}}
 
 
+def case_cell(args):
+    import skorch
+
+    from skfedmia.attacks.membership import _shadow_training
+    from skfedmia.experiments import ReproductionConfig, iter_cells
+    from skfedmia.experiments._protocol import load_data, run_federated
+    from skfedmia.neural_net import TorchMLPClassifier
+
+    config = ReproductionConfig(
+        n_classes=(50,),
+        n_nodes=(3,),
+        local_epochs=(args.cell_epochs,),
+        n_cycles=5,
+        n_shadow_models=10,
+        device=args.device,
+    )
+    spec = next(c for c in iter_cells(config) if c["kind"] == "federated")
+    data = load_data(config, 50, 0)
+    fast = (
+        _shadow_training.can_fit_together,
+        TorchMLPClassifier.get_dataset,
+        TorchMLPClassifier.get_iterator,
+    )
+
+    def plain_mode(on):
+        if on:
+            _shadow_training.can_fit_together = lambda estimator: False
+            TorchMLPClassifier.get_dataset = skorch.NeuralNetClassifier.get_dataset
+            TorchMLPClassifier.get_iterator = skorch.NeuralNetClassifier.get_iterator
+        else:
+            (
+                _shadow_training.can_fit_together,
+                TorchMLPClassifier.get_dataset,
+                TorchMLPClassifier.get_iterator,
+            ) = fast
+
+    samples = {"before (one by one, DataLoader)": [], "skfedmia": []}
+    for _ in range(args.cell_repeats):
+        for name, plain in (("before (one by one, DataLoader)", True), ("skfedmia", False)):
+            plain_mode(plain)
+            start = time.perf_counter()
+            run_federated(config, spec, data)
+            samples[name].append(time.perf_counter() - start)
+    plain_mode(False)
+    base = statistics.median(samples["before (one by one, DataLoader)"])
+    return {
+        name: {"s": statistics.median(t), "ratio": statistics.median(t) / base, "runs": t}
+        for name, t in samples.items()
+    }
+
+
 def run_case(args):
     import torch
 
@@ -210,6 +267,8 @@ def run_case(args):
         rows = case_ensemble(args, int(args.case.split("_")[1]))
     elif args.case == "reproduce_quick":
         rows = case_reproduce_quick(args)
+    elif args.case == "cell":
+        rows = case_cell(args)
     else:
         raise SystemExit(f"unknown case {args.case}")
     result = {"case": args.case, "rows": rows, "peak_rss_mb": _peak_rss_mb()}
@@ -230,7 +289,7 @@ def _table(results, device_name):
             elif "s_per_model" in row:
                 t, r = f"{row['s_per_model']:.3f} s/model", row["ratio_vs_one_by_one"]
             else:
-                t, r = f"{row['s']:.1f} s", float("nan")
+                t, r = f"{row['s']:.1f} s", row.get("ratio", float("nan"))
             ratio = "" if r != r else f"{r:.2f}x"
             mem = f"{res['peak_rss_mb']:.0f}"
             if "peak_cuda_mb" in res:
@@ -249,6 +308,8 @@ def main(argv=None):
         "--cases", nargs="+", default=["mlp_epoch", "ensemble_10", "ensemble_64", "reproduce_quick"]
     )
     parser.add_argument("--reproduce-repeats", type=int, default=1)
+    parser.add_argument("--cell-repeats", type=int, default=3)
+    parser.add_argument("--cell-epochs", type=int, default=20)
     parser.add_argument("--json", default=None, help="where to write the results")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
