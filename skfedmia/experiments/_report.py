@@ -116,7 +116,7 @@ def build_tables(records):
 def plot_steps(steps: pd.DataFrame, folder) -> list[Path]:
     """One figure per node count, laid out like the paper's figures 1-3.
 
-    Rows of subplots are class counts, columns epochs per node; the x axis is the model
+    One panel per (class count, epochs per node), stacked; the x axis is the model
     state CiNj, lines are the target's accuracy on N1's rows and on the test set and the
     attack's accuracy, precision and recall on N1's rows (averaged over seeds).
     """
@@ -141,39 +141,40 @@ def plot_steps(steps: pd.DataFrame, folder) -> list[Path]:
     for n_nodes, by_nodes in node_rows.groupby("n_nodes"):
         classes = sorted(by_nodes["n_classes"].unique())
         epochs = sorted(by_nodes["local_epochs"].unique())
+        panels = [(c, e) for c in classes for e in epochs]
+        n_steps = by_nodes["step"].nunique()
         fig, axes = plt.subplots(
-            len(classes),
-            len(epochs),
-            figsize=(max(6, 0.28 * by_nodes["step"].max() + 4) * len(epochs), 3.2 * len(classes)),
+            len(panels),
+            1,
+            figsize=(min(16, 4 + 0.25 * n_steps), 3.4 * len(panels)),
             squeeze=False,
             sharey=True,
         )
-        for i, c in enumerate(classes):
-            for j, e in enumerate(epochs):
-                ax = axes[i][j]
-                cell = by_nodes[(by_nodes["n_classes"] == c) & (by_nodes["local_epochs"] == e)]
-                cell = cell.groupby(["step", "label"], as_index=False).mean(numeric_only=True)
-                cell = cell.sort_values("step")
-                for col, name, color, style in lines:
-                    if col in cell and cell[col].notna().any():
-                        ax.plot(
-                            cell["step"],
-                            cell[col],
-                            style,
-                            color=color,
-                            label=name,
-                            marker="o",
-                            markersize=2.5,
-                            linewidth=1.2,
-                        )
-                ax.set_xticks(cell["step"])
-                ax.set_xticklabels(cell["label"], rotation=90, fontsize=6)
-                ax.set_ylim(0, 1.02)
-                ax.grid(alpha=0.3)
-                ax.set_title(f"{c} classes, {e} epochs per node", fontsize=9)
-                n1 = cell[cell["label"].str.endswith("N1")]
-                for s in n1["step"]:
-                    ax.axvline(s, color="grey", alpha=0.25, linewidth=0.8)
+        for row, (c, e) in enumerate(panels):
+            ax = axes[row][0]
+            cell = by_nodes[(by_nodes["n_classes"] == c) & (by_nodes["local_epochs"] == e)]
+            cell = cell.groupby(["step", "label"], as_index=False).mean(numeric_only=True)
+            cell = cell.sort_values("step")
+            for col, name, color, style in lines:
+                if col in cell and cell[col].notna().any():
+                    ax.plot(
+                        cell["step"],
+                        cell[col],
+                        style,
+                        color=color,
+                        label=name,
+                        marker="o",
+                        markersize=2.5,
+                        linewidth=1.2,
+                    )
+            ax.set_xticks(cell["step"])
+            ax.set_xticklabels(cell["label"], rotation=90, fontsize=6)
+            ax.set_ylim(0, 1.02)
+            ax.grid(alpha=0.3)
+            ax.set_title(f"{c} classes, {e} epochs per node", fontsize=9)
+            n1 = cell[cell["label"].str.endswith("N1")]
+            for x in n1["step"]:
+                ax.axvline(x, color="grey", alpha=0.25, linewidth=0.8)
         axes[0][0].legend(fontsize=7, loc="lower right")
         fig.suptitle(
             f"Membership inference on N1 in sequential federated learning, {n_nodes} nodes"
