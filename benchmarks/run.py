@@ -305,7 +305,9 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=5, help="epochs per timed run")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
     parser.add_argument(
-        "--cases", nargs="+", default=["mlp_epoch", "ensemble_10", "ensemble_64", "reproduce_quick"]
+        "--cases",
+        nargs="+",
+        default=["mlp_epoch", "ensemble_10", "ensemble_64", "reproduce_quick", "cell"],
     )
     parser.add_argument("--reproduce-repeats", type=int, default=1)
     parser.add_argument("--cell-repeats", type=int, default=3)
