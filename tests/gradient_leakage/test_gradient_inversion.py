@@ -209,3 +209,15 @@ def test_metrics_matching_and_baselines():
     s = reconstruction_scores(X[::-1], X, y_rec=[1, 0], y_true=[0, 1])
     assert s["f1"] == 1.0 and s["exact_row_rate"] == 1.0 and s["label_count_error"] == 0
     assert s["zeros_f1"] == 0.0 and s["zeros_accuracy"] == 5 / 8
+
+
+def test_label_counts_always_sum_to_the_batch_under_heavy_noise():
+    from skfedmia.attacks.gradient_leakage import recover_label_counts
+
+    rng = np.random.RandomState(0)
+    p = np.full(100, 0.01)
+    for batch_size in (2, 8, 32):
+        for _ in range(50):
+            noisy_bias_grad = rng.normal(scale=0.5, size=100)  # gradient drowned in noise
+            counts = recover_label_counts(noisy_bias_grad, batch_size, p)
+            assert counts.sum() == batch_size and (counts >= 0).all()

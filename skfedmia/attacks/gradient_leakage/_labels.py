@@ -50,18 +50,14 @@ def recover_label_counts(bias_grad, batch_size, mean_proba, unknown_scale=False)
     if unknown_scale:
         g = g * _scale_from_integrality(g, batch_size, p)
     est = np.clip(batch_size * (p - g), 0, None)
+    total = est.sum()
+    if total > 0:
+        # noise can make the estimates add up to more or less than the batch: keep their
+        # proportions, then round by largest remainders so the counts sum to batch_size
+        est = est * (batch_size / total)
     counts = np.floor(est).astype(np.int64)
     rest = int(batch_size - counts.sum())
-    if rest > 0:
-        counts[np.argsort(-(est - counts), kind="stable")[:rest]] += 1
-    elif rest < 0:
-        order = np.argsort(est - counts, kind="stable")
-        for c in order:
-            if rest == 0:
-                break
-            if counts[c] > 0:
-                counts[c] -= 1
-                rest += 1
+    counts[np.argsort(-(est - counts), kind="stable")[:rest]] += 1
     return counts
 
 
