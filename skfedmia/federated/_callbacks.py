@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+
+from ._adapters import freeze
 
 __all__ = ["NodeCallback", "NodeModel", "SnapshotRecorder"]
 
@@ -81,7 +81,7 @@ class NodeModel(ClassifierMixin, BaseEstimator):
 
     def snapshot(self) -> NodeModel:
         """A frozen deep copy that later training does not change."""
-        return NodeModel(copy.deepcopy(self.estimator), classes=self.classes)
+        return NodeModel(freeze(self.estimator), classes=self.classes)
 
 
 class NodeCallback(BaseEstimator):

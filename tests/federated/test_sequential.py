@@ -411,3 +411,22 @@ def test_real_update_defenses_compose_with_the_federation(digits):
     ).fit(X, y)
     gap = get_flat_params(noisy.estimator_) - get_flat_params(clipped_only.estimator_)
     assert float(gap.norm()) > 0.1  # the noise really reached the parameters
+
+
+def test_snapshots_are_independent_copies(digits):
+    from skfedmia.federated import NodeModel
+
+    X, y, Xt, _ = digits
+    net = torch_mlp(random_state=0).fit(X, y)
+    live = NodeModel(net, classes=np.arange(10))
+    snap = live.snapshot()
+    before = snap.predict_proba(Xt)
+    np.testing.assert_array_equal(before, live.predict_proba(Xt))
+    net.partial_fit(X, y, epochs=2)  # the original trains on: the snapshot stays
+    np.testing.assert_array_equal(snap.predict_proba(Xt), before)
+    after = net.predict_proba(Xt)
+    snap.estimator.partial_fit(
+        X[:100], y[:100], epochs=3
+    )  # the snapshot trains: the original stays
+    np.testing.assert_array_equal(net.predict_proba(Xt), after)
+    assert not np.allclose(snap.predict_proba(Xt), before)
