@@ -14,7 +14,6 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import tarfile
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from skfedmia import TorchMLPClassifier
+from skfedmia import TorchMLPClassifier, datasets
 from skfedmia.attacks.membership import (
     LikelihoodRatioAttack,
     MembershipInferenceAttack,
@@ -35,12 +34,7 @@ DEFAULT_DATA = (
 
 
 def load_location(path):
-    with tarfile.open(path) as archive:
-        member = next(m for m in archive.getmembers() if m.isfile())
-        frame = pd.read_csv(archive.extractfile(member), header=None)
-    y = frame.iloc[:, 0].astype(str).str.strip('"').astype(int).to_numpy()
-    X = frame.iloc[:, 1:].to_numpy(np.float32)
-    return X, y
+    return datasets.load_location(path=path)
 
 
 def main(argv=None):
