@@ -100,22 +100,20 @@ class _StackedMLP(nn.Module):
         self.act = make_activation(activation)
         self.dropout = dropout
 
-    def forward(self, X, generators=None):
+    @property
+    def hidden_sizes(self) -> list[int]:
+        return [W.shape[2] for W in self.weights[:-1]]
+
+    def forward(self, X, masks=None):
+        """Logits ``(K, B, n_classes)``; ``masks`` holds one scaled dropout mask per layer."""
         h = X
         last = len(self.weights) - 1
         for i, (W, b) in enumerate(zip(self.weights, self.biases)):
             h = torch.baddbmm(b, h, W)
             if i < last:
                 h = self.act(h)
-                if self.training and self.dropout > 0:
-                    keep = 1.0 - self.dropout
-                    masks = torch.stack(
-                        [
-                            torch.empty(h.shape[1:], device=h.device).bernoulli_(keep, generator=g)
-                            for g in generators
-                        ]
-                    )
-                    h = h * masks.div_(keep)
+                if masks is not None:
+                    h = h * masks[i]
         return h
 
     def unstack_into(self, k: int, module: MLPModule) -> None:
@@ -135,6 +133,34 @@ def _draw_initial(estimator, seed, n_features, n_classes):
     return module, generator
 
 
+def _epoch_masks(generators, batches, hidden, dropout, device):
+    """Every dropout mask of one epoch, drawn in one call per model.
+
+    A model trained alone draws, batch after batch, one Bernoulli mask per hidden layer from
+    its generator; the generator's stream does not depend on how the draws are split, so one
+    draw of all the epoch's mask entries, cut batch by batch and layer by layer, gives the
+    very same masks. Returns ``masks[batch][layer]`` of shape ``(K, B, H)``, scaled by
+    ``1 / (1 - dropout)``.
+    """
+    keep = 1.0 - dropout
+    width = sum(hidden)
+    n_rows = batches[-1][1]
+    draws = torch.stack(
+        [torch.empty(n_rows * width).bernoulli_(keep, generator=g) for g in generators]
+    ).to(device)
+    draws.div_(keep)
+    masks = []
+    for start, stop in batches:
+        B = stop - start
+        chunk = draws[:, start * width : stop * width]
+        layer_masks, offset = [], 0
+        for H in hidden:
+            layer_masks.append(chunk[:, offset : offset + B * H].view(-1, B, H))
+            offset += B * H
+        masks.append(layer_masks)
+    return masks
+
+
 def _fit_group(estimator, X, y, seeds, n_classes, device):
     """Train len(seeds) models on X[k], y[k] (all with the same number of rows)."""
     K, n, d = X.shape
@@ -147,17 +173,23 @@ def _fit_group(estimator, X, y, seeds, n_classes, device):
     rows = torch.arange(K, device=device)[:, None]
     batch_size = n if estimator.batch_size in (-1, None) else int(estimator.batch_size)
     shuffle = estimator.get_params_for("iterator_train").get("shuffle", True)
+    batches = [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+    hidden = stacked.hidden_sizes
+    dropout = stacked.dropout > 0
     stacked.train()
     for _ in range(int(estimator.max_epochs)):
         if shuffle:
             order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
         else:
             order = torch.arange(n, device=device).expand(K, n)
-        for start in range(0, n, batch_size):
-            idx = order[:, start : start + batch_size]
-            logits = stacked(Xt[rows, idx], generators)
+        masks = (
+            _epoch_masks(generators, batches, hidden, stacked.dropout, device) if dropout else None
+        )
+        for b, (start, stop) in enumerate(batches):
+            idx = order[:, start:stop]
+            logits = stacked(Xt[rows, idx], None if masks is None else masks[b])
             targets = yt[rows, idx]
-            B = idx.shape[1]
+            B = stop - start
             loss = (
                 nn.functional.cross_entropy(
                     logits.reshape(K * B, -1), targets.reshape(-1), reduction="sum"
