@@ -33,7 +33,9 @@ def test_loss_change_separates_the_nodes_rows(memorising_federation):
     X, y, fed, s = memorising_federation
     n1 = fed.node_indices_[0]
     out = np.arange(600, 900)
-    attack = LossChangeAttack(s[0, 2], s[1, 0], target_fpr=0.1).fit(X[out[:150]], y[out[:150]])
+    attack = LossChangeAttack(s[1, 0], model_before=s[0, 2], target_fpr=0.1).fit(
+        X[out[:150]], y[out[:150]]
+    )
     X_eval = np.r_[X[n1[:150]], X[out[150:]]]
     y_eval = np.r_[y[n1[:150]], y[out[150:]]]
     membership = np.r_[np.ones(150), np.zeros(150)]
@@ -45,7 +47,7 @@ def test_loss_change_separates_the_nodes_rows(memorising_federation):
     fpr = attack.predict(X[out[150:]], y[out[150:]]).mean()
     assert fpr < 0.25
     # a step in which N1 did not train tells much less about N1's rows
-    other = LossChangeAttack(s[1, 0], s[1, 1]).fit(X[out[:150]], y[out[:150]])
+    other = LossChangeAttack(s[1, 1], model_before=s[1, 0]).fit(X[out[:150]], y[out[:150]])
     assert roc_auc_score(membership, other.decision_function(X_eval, y_eval)) < auc - 0.1
 
 
@@ -66,8 +68,15 @@ def test_errors(memorising_federation):
         per_record_loss(s[0, 0], X[:3], [0, 1, 99])
     with pytest.raises(TypeError, match="predict_proba"):
         per_record_loss(object(), X[:3], y[:3])
-    attack = LossChangeAttack(s[0, 0], s[0, 1]).fit(X[600:700], y[600:700])
-    with pytest.raises(ValueError, match="membership has 2 entries for 3"):
+    attack = LossChangeAttack(s[0, 1], model_before=s[0, 0]).fit(X[600:700], y[600:700])
+    with pytest.raises(ValueError, match="`membership` must have one entry per row"):
         attack.score(X[:3], y[:3], [0, 1])
+    with pytest.raises(ValueError, match="needs model_before"):
+        LossChangeAttack(s[0, 1]).fit(X[600:700], y[600:700])
+    # clone keeps both fitted models
+    from sklearn.base import clone
+
+    twin = clone(attack)
+    assert twin.target is s[0, 1] and twin.model_before is s[0, 0]
     with pytest.raises(ValueError, match="transitions must name"):
         NodeAttributionAttack({}).predict(X[:3], y[:3])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array
+
+from ._base import BaseMembershipAttack, aligned_proba
 
 __all__ = ["per_record_loss", "LossChangeAttack", "NodeAttributionAttack"]
 
@@ -50,29 +52,41 @@ def per_record_loss(model, X, y) -> np.ndarray:
     return -np.log(np.clip(proba[np.arange(len(y)), cols], _EPS, None))
 
 
-class LossChangeAttack(ClassifierMixin, BaseEstimator):
+class LossChangeAttack(BaseMembershipAttack):
     """Membership in one node's data from the loss change across that node's step.
 
     Two colluding insiders, the nodes just before and just after node k in the sequence,
     see the model before and after k trained. A record of k's training data gets a much
-    larger loss drop than a record k never saw. The attack scores ``loss_before - loss_after``
-    and calls a record a member when the drop exceeds a threshold set on the attacker's own
-    non-member records, for a chosen false-positive rate. It needs no shadow models.
+    larger loss drop than a record k never saw. The attack scores
+    ``loss_before - loss_after`` and calls a record a member when the drop exceeds a
+    threshold set on the attacker's own non-member records, for a chosen false-positive
+    rate. It needs no shadow models.
 
     Parameters
     ----------
-    model_before, model_after : fitted classifiers with ``predict_proba``
-        The model as it reached node k and as it left it (e.g. from
-        :class:`~skfedmia.federated.SnapshotRecorder`).
+    target : fitted classifier with ``predict_proba``, default=None
+        The model as it left node k (e.g. from
+        :class:`~skfedmia.federated.SnapshotRecorder`); kept as it is by ``clone``.
+    model_before : fitted classifier with ``predict_proba``, default=None
+        The model as it reached node k, with the same classes; kept as it is by ``clone``.
     target_fpr : float, default=0.05
         Share of the attacker's non-members that the threshold lets through.
+    random_state : None
+        Not used (the attack is deterministic); present for the common interface.
 
     Attributes
     ----------
     threshold_ : float
         Loss drop above which a record is called a member.
-    nonmember_mean_, nonmember_std_ : float
-        Loss-drop statistics of the non-members used in ``fit``.
+    slope_ : float
+        Scale of ``predict_proba``: one standard deviation of the non-members' drops per
+        logit unit.
+    target_classes_ : ndarray
+    classes_ : ndarray of shape (2,)
+
+    See Also
+    --------
+    NodeAttributionAttack : which node's data a record came from.
 
     Examples
     --------
@@ -83,68 +97,50 @@ class LossChangeAttack(ClassifierMixin, BaseEstimator):
     >>> X, y = rng.normal(size=(300, 20)), rng.randint(0, 2, 300)
     >>> before = SGDClassifier(loss="log_loss", random_state=0).fit(X[200:], y[200:])
     >>> after = SGDClassifier(loss="log_loss", random_state=0).fit(X[:100], y[:100])
-    >>> attack = LossChangeAttack(before, after).fit(X[100:200], y[100:200])
+    >>> attack = LossChangeAttack(after, model_before=before).fit(X[100:200], y[100:200])
     >>> attack.predict(X[:3], y[:3]).shape
     (3,)
     """
 
     _parameter_constraints: dict = {
-        "model_before": [HasMethods(["predict_proba"])],
-        "model_after": [HasMethods(["predict_proba"])],
+        "target": [HasMethods(["predict_proba"]), None],
+        "model_before": [HasMethods(["predict_proba"]), None],
         "target_fpr": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
     }
 
-    def __init__(self, model_before, model_after, *, target_fpr=0.05):
+    def __init__(self, target=None, *, model_before=None, target_fpr=0.05, random_state=None):
+        self.target = target
         self.model_before = model_before
-        self.model_after = model_after
         self.target_fpr = target_fpr
+        self.random_state = random_state
 
     def __sklearn_clone__(self):
-        # the models are attacked, never refitted: a clone keeps them as they are
-        return type(self)(self.model_before, self.model_after, target_fpr=self.target_fpr)
+        # both models are attacked, never refitted: a clone keeps them as they are
+        return type(self)(
+            self.target,
+            model_before=self.model_before,
+            target_fpr=self.target_fpr,
+            random_state=self.random_state,
+        )
 
-    def decision_function(self, X, y):
-        """Loss drop of each record across the node's step (higher: more likely a member)."""
-        X = check_array(X, ensure_all_finite=True)
-        y = np.asarray(y)
-        if len(y) != len(X):
-            raise ValueError(f"X and y have different lengths: {len(X)} and {len(y)}.")
-        return per_record_loss(self.model_before, X, y) - per_record_loss(self.model_after, X, y)
+    def _drop(self, X, label_index):
+        rows = np.arange(len(label_index))
+        after = aligned_proba(self.target, X, self.target_classes_)[rows, label_index]
+        before = aligned_proba(self.model_before, X, self.target_classes_)[rows, label_index]
+        return np.log(np.clip(after, _EPS, None)) - np.log(np.clip(before, _EPS, None))
 
-    def fit(self, X, y):
-        """Set the threshold from records known not to be in the node's data.
-
-        Parameters
-        ----------
-        X, y : array-like
-            The attacker's non-member records (their own data, or rows no node used).
-        """
-        self._validate_params()
-        drops = self.decision_function(X, y)
+    def _fit(self, X, y, label_index):
+        if self.model_before is None:
+            raise ValueError(
+                "LossChangeAttack needs model_before, the model as it reached the node."
+            )
+        drops = self._drop(X, label_index)
         self.threshold_ = float(np.quantile(drops, 1 - self.target_fpr))
-        self.nonmember_mean_ = float(drops.mean())
-        self.nonmember_std_ = float(drops.std() + _EPS)
-        self.classes_ = np.array([0, 1])
-        return self
+        self.slope_ = 1.0 / (float(np.std(drops)) or 1.0)
 
-    def predict_proba(self, X, y):
-        """Membership scores ``(n, 2)``: the standardised loss drop through a logistic."""
-        check_is_fitted(self)
-        z = (self.decision_function(X, y) - self.threshold_) / self.nonmember_std_
-        p = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
-        return np.column_stack([1 - p, p])
-
-    def predict(self, X, y):
-        """1 where the loss drop exceeds ``threshold_``, else 0."""
-        check_is_fitted(self)
-        return (self.decision_function(X, y) > self.threshold_).astype(int)
-
-    def score(self, X, y, membership):
-        """Attack accuracy against the true ``membership`` (1 = member)."""
-        membership = np.asarray(membership)
-        if len(membership) != len(y):
-            raise ValueError(f"membership has {len(membership)} entries for {len(y)} records.")
-        return float(np.mean(self.predict(X, y) == membership))
+    def _decision(self, X, y, label_index):
+        return self._drop(X, label_index) - self.threshold_
 
 
 class NodeAttributionAttack(BaseEstimator):
