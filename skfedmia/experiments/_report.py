@@ -149,6 +149,7 @@ def plot_steps(steps: pd.DataFrame, folder) -> list[Path]:
             figsize=(min(16, 4 + 0.25 * n_steps), 3.4 * len(panels)),
             squeeze=False,
             sharey=True,
+            layout="constrained",
         )
         for row, (c, e) in enumerate(panels):
             ax = axes[row][0]
@@ -179,7 +180,6 @@ def plot_steps(steps: pd.DataFrame, folder) -> list[Path]:
         fig.suptitle(
             f"Membership inference on N1 in sequential federated learning, {n_nodes} nodes"
         )
-        fig.tight_layout()
         path = folder / f"figure_nodes_{n_nodes}.png"
         fig.savefig(path, dpi=120)
         plt.close(fig)
