@@ -48,8 +48,13 @@ def per_record_loss(model, X, y) -> np.ndarray:
     unseen = classes[cols] != y
     if unseen.any():
         raise ValueError(f"y has labels the model never saw: {np.unique(y[unseen]).tolist()[:10]}.")
-    proba = model.predict_proba(X)
-    return -np.log(np.clip(proba[np.arange(len(y)), cols], _EPS, None))
+    return _true_class_loss(model, X, cols, classes)
+
+
+def _true_class_loss(model, X, label_index, classes):
+    """``-log p(true class)`` per row, columns aligned on ``classes``."""
+    proba = aligned_proba(model, X, classes)[np.arange(len(label_index)), label_index]
+    return -np.log(np.clip(proba, _EPS, None))
 
 
 class LossChangeAttack(BaseMembershipAttack):
@@ -125,10 +130,10 @@ class LossChangeAttack(BaseMembershipAttack):
         )
 
     def _drop(self, X, label_index):
-        rows = np.arange(len(label_index))
-        after = aligned_proba(self.target, X, self.target_classes_)[rows, label_index]
-        before = aligned_proba(self.model_before, X, self.target_classes_)[rows, label_index]
-        return np.log(np.clip(after, _EPS, None)) - np.log(np.clip(before, _EPS, None))
+        classes = self.target_classes_
+        return _true_class_loss(self.model_before, X, label_index, classes) - _true_class_loss(
+            self.target, X, label_index, classes
+        )
 
     def _fit(self, X, y, label_index):
         if self.model_before is None:
