@@ -1,26 +1,31 @@
 """Speed and memory of skfedmia's training paths, each against a plain baseline.
 
 Run ``python benchmarks/run.py`` (``--help`` for options). Every case runs in a fresh
-subprocess so that its peak memory is its own; times are medians over ``--repeats`` runs,
-and every ratio compares two timings taken in the same subprocess.
+subprocess so that its peak memory is its own. Within a case the variants run back to back
+in every repeat (in a rotating order); times are medians over ``--repeats`` runs and every
+ratio is the median of the per-repeat ratios to the baseline, so slow drifts in machine
+load hit both sides of a ratio alike.
 
 Cases
 -----
 mlp_epoch
     One training epoch of the paper's MLP (600-128 tanh-100, Adam, batch 128, 3,333 rows):
-    a plain torch loop over tensors, ``TorchMLPClassifier``, and skorch's default
-    ``NeuralNetClassifier`` (DataLoader, per-sample collation) for context.
+    a plain torch loop over tensors with torch's default Adam (the baseline), the same loop
+    with torch's fused Adam (what ``TorchMLPClassifier`` uses, so the gap to it is skorch's
+    machinery alone), ``TorchMLPClassifier``, and skorch's default ``NeuralNetClassifier``
+    (DataLoader, per-sample collation) for context.
 ensemble_K
     K shadow-sized MLPs (1,000 rows each) trained together by ``fit_mlp_ensemble`` versus
-    one by one with ``TorchMLPClassifier.fit``; time per model.
+    one by one with ``TorchMLPClassifier.fit``; time per model. Both sides use the fused
+    optimizer; the "unfused" pair repeats the comparison with torch's default Adam.
 reproduce_quick
     ``skfedmia reproduce --quick`` end to end.
 cell
     One federated cell of the paper's protocol (50 classes, 3 nodes, 5 cycles, 20 local
     epochs, 10 shadow models, insider monitor after every step), as skfedmia runs it and
-    with both speed-ups switched off in the same process: shadow models one by one and
-    skorch's DataLoader batching. The ratio extrapolates a full grid from "before" to
-    "after".
+    with its speed-ups switched off in the same process: shadow models one by one, skorch's
+    DataLoader batching and per-batch mode switch, torch's default optimizer. The ratio
+    extrapolates a full grid from "before" to "after".
 
 Results go to a table on stdout and to JSON (``--json``, default
 ``benchmarks/results-<device>.json``).
@@ -75,6 +80,36 @@ def _time(fn, repeats, device):
     return times
 
 
+def _paired(variants, repeats, device, per, unit, base_name, base_of=None):
+    """Time every variant once per repeat, in a rotating order, and compare within repeats.
+
+    Each repeat runs all variants back to back, so a variant's ratio to the baseline is
+    taken from timings seconds apart; the reported ratio is the median of these paired
+    ratios, which shifting machine load disturbs far less than a ratio of medians.
+    ``per`` divides a run's time (epochs or models); ``unit`` names the resulting key;
+    ``base_of`` maps a variant to another baseline than ``base_name``.
+    """
+    names = list(variants)
+    samples = {name: [] for name in names}
+    for r in range(repeats):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name] += _time(variants[name], 1, device)
+    scale = 1000.0 if unit.startswith("ms") else 1.0
+    rows = {}
+    for name in names:
+        base = (base_of or {}).get(name, base_name)
+        ratios = [t / b for t, b in zip(samples[name], samples[base])]
+        rows[name] = {
+            unit: scale * statistics.median(samples[name]) / per,
+            "ratio": statistics.median(ratios),
+            "ratio_to": base,
+            "ratio_range": [min(ratios), max(ratios)],
+            "runs": [scale * t / per for t in samples[name]],
+        }
+    return rows
+
+
 # ---------------------------------------------------------------------------- cases
 def case_mlp_epoch(args):
     import numpy as np
@@ -90,28 +125,31 @@ def case_mlp_epoch(args):
     epochs = args.epochs
     torch.manual_seed(0)
 
-    # plain torch loop: tensors on the device, randperm batches, Adam
-    model = MLPModule(600, 100, (128,), "tanh", 0.2).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    # plain torch loops: tensors on the device, randperm batches, Adam as a user writes it
+    # (torch's default implementation) and with torch's fused kernel, which
+    # TorchMLPClassifier uses; the second isolates what skorch's machinery costs
     Xt = torch.as_tensor(X, device=device)
     yt = torch.as_tensor(y, device=device)
 
-    def plain():
-        model.train()
-        for _ in range(epochs):
-            order = torch.randperm(len(Xt)).to(device)
-            for start in range(0, len(Xt), 128):
-                idx = order[start : start + 128]
-                opt.zero_grad()
-                loss = torch.nn.functional.cross_entropy(model(Xt[idx]), yt[idx])
-                loss.backward()
-                opt.step()
+    def plain_loop(fused):
+        model = MLPModule(600, 100, (128,), "tanh", 0.2).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, **({"fused": True} if fused else {}))
+
+        def run():
+            model.train()
+            for _ in range(epochs):
+                order = torch.randperm(len(Xt)).to(device)
+                for start in range(0, len(Xt), 128):
+                    idx = order[start : start + 128]
+                    opt.zero_grad()
+                    loss = torch.nn.functional.cross_entropy(model(Xt[idx]), yt[idx])
+                    loss.backward()
+                    opt.step()
+
+        return run
 
     ours = TorchMLPClassifier(max_epochs=1, device=args.device, random_state=0)
     ours.partial_fit(X, y, epochs=1)
-
-    def skfedmia_mlp():
-        ours.partial_fit(X, y, epochs=epochs)
 
     skorch_net = NeuralNetClassifier(
         MLPModule,
@@ -130,25 +168,23 @@ def case_mlp_epoch(args):
     )
     skorch_net.partial_fit(X, y.astype(np.int64), epochs=1)
 
-    def skorch_default():
-        skorch_net.partial_fit(X, y.astype(np.int64), epochs=epochs)
-
-    plain()  # warm-up
-    rows = {}
-    # interleave the variants so that machine noise hits them alike
-    samples = {"plain torch loop": [], "TorchMLPClassifier": [], "skorch default": []}
-    for _ in range(args.repeats):
-        samples["plain torch loop"] += _time(plain, 1, device)
-        samples["TorchMLPClassifier"] += _time(skfedmia_mlp, 1, device)
-        samples["skorch default"] += _time(skorch_default, 1, device)
-    base = statistics.median(samples["plain torch loop"]) / epochs
-    for name, times in samples.items():
-        per_epoch = statistics.median(times) / epochs
-        rows[name] = {
-            "ms_per_epoch": 1000 * per_epoch,
-            "ratio_vs_plain": per_epoch / base,
-            "runs": [1000 * t / epochs for t in times],
-        }
+    variants = {
+        "plain torch loop": plain_loop(fused=False),
+        "plain loop, fused Adam": plain_loop(fused=True),
+        "TorchMLPClassifier": lambda: ours.partial_fit(X, y, epochs=epochs),
+        "skorch default": lambda: skorch_net.partial_fit(X, y.astype(np.int64), epochs=epochs),
+    }
+    for run in variants.values():  # warm-up
+        run()
+    rows = _paired(variants, args.repeats, device, epochs, "ms_per_epoch", "plain torch loop")
+    # what skorch's machinery costs: against the loop that steps the same fused optimizer
+    ours_runs, fused_runs = (
+        rows["TorchMLPClassifier"]["runs"],
+        rows["plain loop, fused Adam"]["runs"],
+    )
+    rows["TorchMLPClassifier"]["ratio_to_same_optimizer_loop"] = statistics.median(
+        [a / b for a, b in zip(ours_runs, fused_runs)]
+    )
     return rows
 
 
@@ -167,27 +203,36 @@ def case_ensemble(args, K):
     template = TorchMLPClassifier(max_epochs=args.epochs, device=args.device)
     seeds = list(range(K))
 
-    def together():
-        fit_mlp_ensemble(template, data, random_states=seeds)
+    plain_template = clone(template).set_params(optimizer__fused=False)
 
-    def one_by_one():
-        for k in range(K):
-            clone(template).set_params(random_state=k).fit(*data[k])
+    def together(tpl):
+        return lambda: fit_mlp_ensemble(tpl, data, random_states=seeds)
 
-    together()  # warm-up
-    samples = {"one by one": [], "together": []}
-    for _ in range(args.repeats):
-        samples["one by one"] += _time(one_by_one, 1, device)
-        samples["together"] += _time(together, 1, device)
-    base = statistics.median(samples["one by one"]) / K
-    out = {}
-    for name, times in samples.items():
-        per_model = statistics.median(times) / K
-        out[name] = {
-            "s_per_model": per_model,
-            "ratio_vs_one_by_one": per_model / base,
-            "runs": times,
-        }
+    def one_by_one(tpl):
+        def run():
+            for k in range(K):
+                clone(tpl).set_params(random_state=k).fit(*data[k])
+
+        return run
+
+    # the default variants use torch's fused optimizer kernel on both sides; the
+    # "unfused" pair shows the stacking gain with torch's default optimizer
+    variants = {
+        "one by one": one_by_one(template),
+        "together": together(template),
+        "one by one, unfused Adam": one_by_one(plain_template),
+        "together, unfused Adam": together(plain_template),
+    }
+    variants["together"]()  # warm-up
+    out = _paired(
+        variants,
+        args.repeats,
+        device,
+        K,
+        "s_per_model",
+        "one by one",
+        base_of={"together, unfused Adam": "one by one, unfused Adam"},
+    )
     del torch
     return out
 
@@ -213,6 +258,7 @@ def case_cell(args):
     from skfedmia.experiments import ReproductionConfig, iter_cells
     from skfedmia.experiments._protocol import load_data, run_federated
     from skfedmia.neural_net import TorchMLPClassifier
+    from skfedmia.utils import resolve_device
 
     config = ReproductionConfig(
         n_classes=(50,),
@@ -224,37 +270,39 @@ def case_cell(args):
     )
     spec = next(c for c in iter_cells(config) if c["kind"] == "federated")
     data = load_data(config, 50, 0)
-    fast = (
-        _shadow_training.can_fit_together,
-        TorchMLPClassifier.get_dataset,
-        TorchMLPClassifier.get_iterator,
-    )
+    # the speed-ups, switched off together for "before": shadow models one by one,
+    # skorch's DataLoader batching, skorch's per-batch mode switch, torch's default
+    # (unfused) optimizer
+    patched = {
+        "get_dataset": skorch.NeuralNetClassifier.get_dataset,
+        "get_iterator": skorch.NeuralNetClassifier.get_iterator,
+        "_set_training": skorch.NeuralNetClassifier._set_training,
+        "initialize_optimizer": skorch.NeuralNetClassifier.initialize_optimizer,
+    }
+    fast = {name: TorchMLPClassifier.__dict__[name] for name in patched}
+    fast_together = _shadow_training.can_fit_together
 
     def plain_mode(on):
-        if on:
-            _shadow_training.can_fit_together = lambda estimator: False
-            TorchMLPClassifier.get_dataset = skorch.NeuralNetClassifier.get_dataset
-            TorchMLPClassifier.get_iterator = skorch.NeuralNetClassifier.get_iterator
-        else:
-            (
-                _shadow_training.can_fit_together,
-                TorchMLPClassifier.get_dataset,
-                TorchMLPClassifier.get_iterator,
-            ) = fast
+        for name in patched:
+            setattr(TorchMLPClassifier, name, patched[name] if on else fast[name])
+        _shadow_training.can_fit_together = (lambda estimator: False) if on else fast_together
 
-    samples = {"before (one by one, DataLoader)": [], "skfedmia": []}
-    for _ in range(args.cell_repeats):
-        for name, plain in (("before (one by one, DataLoader)", True), ("skfedmia", False)):
+    def variant(plain):
+        def run():
             plain_mode(plain)
-            start = time.perf_counter()
-            run_federated(config, spec, data)
-            samples[name].append(time.perf_counter() - start)
-    plain_mode(False)
-    base = statistics.median(samples["before (one by one, DataLoader)"])
-    return {
-        name: {"s": statistics.median(t), "ratio": statistics.median(t) / base, "runs": t}
-        for name, t in samples.items()
-    }
+            try:
+                run_federated(config, spec, data)
+            finally:
+                plain_mode(False)
+
+        return run
+
+    before = "before (one by one, DataLoader, unfused)"
+    variants = {before: variant(True), "skfedmia": variant(False)}
+    rows = _paired(variants, args.cell_repeats, resolve_device(args.device), 1, "s", before)
+    for row in rows.values():
+        row.pop("ratio_to", None)
+    return rows
 
 
 def run_case(args):
@@ -285,9 +333,9 @@ def _table(results, device_name):
     for res in results:
         for name, row in res["rows"].items():
             if "ms_per_epoch" in row:
-                t, r = f"{row['ms_per_epoch']:.1f} ms/epoch", row["ratio_vs_plain"]
+                t, r = f"{row['ms_per_epoch']:.1f} ms/epoch", row["ratio"]
             elif "s_per_model" in row:
-                t, r = f"{row['s_per_model']:.3f} s/model", row["ratio_vs_one_by_one"]
+                t, r = f"{row['s_per_model']:.3f} s/model", row["ratio"]
             else:
                 t, r = f"{row['s']:.1f} s", row.get("ratio", float("nan"))
             ratio = "" if r != r else f"{r:.2f}x"
@@ -310,7 +358,7 @@ def main(argv=None):
         default=["mlp_epoch", "ensemble_10", "ensemble_64", "reproduce_quick", "cell"],
     )
     parser.add_argument("--reproduce-repeats", type=int, default=1)
-    parser.add_argument("--cell-repeats", type=int, default=3)
+    parser.add_argument("--cell-repeats", type=int, default=5)
     parser.add_argument("--cell-epochs", type=int, default=20)
     parser.add_argument("--json", default=None, help="where to write the results")
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -337,6 +385,10 @@ def main(argv=None):
             str(args.threads),
             "--reproduce-repeats",
             str(args.reproduce_repeats),
+            "--cell-repeats",
+            str(args.cell_repeats),
+            "--cell-epochs",
+            str(args.cell_epochs),
         ]
         print(f"running {case} ...", file=sys.stderr, flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)

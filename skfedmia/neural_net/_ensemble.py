@@ -21,7 +21,7 @@ from torch import nn
 
 from ..utils._device import resolve_device
 from ..utils._random import draw_seed
-from ._classifier import TorchMLPClassifier
+from ._classifier import TorchMLPClassifier, build_optimizer
 from ._module import MLPModule, make_activation
 
 __all__ = ["fit_mlp_ensemble", "can_fit_together"]
@@ -166,11 +166,15 @@ def _fit_group(estimator, X, y, seeds, n_classes, device):
     K, n, d = X.shape
     modules, generators = zip(*(_draw_initial(estimator, s, d, n_classes) for s in seeds))
     stacked = _StackedMLP(list(modules), modules[0].activation, modules[0].dropout).to(device)
-    opt_kwargs = estimator.get_params_for_optimizer("optimizer", stacked.named_parameters())
-    optimizer = estimator.optimizer(*opt_kwargs[0], **opt_kwargs[1])
-    Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
-    yt = torch.as_tensor(y, dtype=torch.int64, device=device)
-    rows = torch.arange(K, device=device)[:, None]
+    # fused where torch has a fused kernel, as TorchMLPClassifier does
+    opt_args, opt_kwargs = estimator.get_params_for_optimizer(
+        "optimizer", stacked.named_parameters()
+    )
+    optimizer = build_optimizer(estimator.optimizer, opt_args, opt_kwargs)
+    # flat (K * n, d) storage: a batch is one index_select of rows k * n + idx[k]
+    Xt = torch.as_tensor(X, dtype=torch.float32, device=device).reshape(K * n, d)
+    yt = torch.as_tensor(y, dtype=torch.int64, device=device).reshape(K * n)
+    offsets = torch.arange(K, device=device)[:, None] * n
     batch_size = n if estimator.batch_size in (-1, None) else int(estimator.batch_size)
     shuffle = estimator.get_params_for("iterator_train").get("shuffle", True)
     batches = [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
@@ -186,15 +190,13 @@ def _fit_group(estimator, X, y, seeds, n_classes, device):
             _epoch_masks(generators, batches, hidden, stacked.dropout, device) if dropout else None
         )
         for b, (start, stop) in enumerate(batches):
-            idx = order[:, start:stop]
-            logits = stacked(Xt[rows, idx], None if masks is None else masks[b])
-            targets = yt[rows, idx]
             B = stop - start
+            idx = (order[:, start:stop] + offsets).reshape(-1)
+            xb = Xt.index_select(0, idx).view(K, B, d)
+            logits = stacked(xb, None if masks is None else masks[b])
+            targets = yt.index_select(0, idx)
             loss = (
-                nn.functional.cross_entropy(
-                    logits.reshape(K * B, -1), targets.reshape(-1), reduction="sum"
-                )
-                / B
+                nn.functional.cross_entropy(logits.reshape(K * B, -1), targets, reduction="sum") / B
             )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

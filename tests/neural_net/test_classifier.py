@@ -151,3 +151,37 @@ def test_tensor_batches_cover_every_row_once():
     assert seen.tolist() != list(range(10))
     assert len(TensorBatchIterator(ds, batch_size=3)) == 4
     assert len(TensorBatchIterator(ds, batch_size=3, drop_last=True)) == 3
+
+
+def _fusable(optimizer):
+    try:
+        optimizer([torch.nn.Parameter(torch.zeros(2))], lr=0.1, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return True
+
+
+def test_optimizer_fused_by_default_with_opt_out(digits):
+    X, y, _, _ = digits
+    if not _fusable(torch.optim.Adam):
+        pytest.skip("this torch build has no fused Adam for the CPU")
+    fused = fast(max_epochs=2, device="cpu").fit(X, y)
+    assert fused.optimizer_.defaults["fused"] is True
+    plain = fast(max_epochs=2, device="cpu", optimizer__fused=False).fit(X, y)
+    assert not plain.optimizer_.defaults["fused"]
+    # the same update: both train to the same model up to float rounding
+    np.testing.assert_allclose(fused.predict_proba(X), plain.predict_proba(X), atol=1e-4)
+    chosen = fast(max_epochs=1, device="cpu", optimizer__foreach=True).fit(X, y)
+    assert chosen.optimizer_.defaults["foreach"] is True
+    assert not chosen.optimizer_.defaults["fused"]
+    # a learning-rate change after fit reaches the fused optimizer
+    fused.set_params(lr=0.5)
+    assert fused.optimizer_.param_groups[0]["lr"] == 0.5
+
+
+@pytest.mark.parametrize("optimizer", [torch.optim.RMSprop, torch.optim.LBFGS])
+def test_optimizers_without_fused_kernel_train(digits, optimizer):
+    X, y, _, _ = digits
+    clf = fast(max_epochs=2, device="cpu", optimizer=optimizer).fit(X, y)
+    assert isinstance(clf.optimizer_, optimizer)
+    assert clf.predict_proba(X[:3]).shape == (3, 10)
