@@ -185,3 +185,37 @@ def test_optimizers_without_fused_kernel_train(digits, optimizer):
     clf = fast(max_epochs=2, device="cpu", optimizer=optimizer).fit(X, y)
     assert isinstance(clf.optimizer_, optimizer)
     assert clf.predict_proba(X[:3]).shape == (3, 10)
+
+
+def test_callbacks_and_history_see_every_batch(digits):
+    from skorch.callbacks import Callback, GradientNormClipping
+
+    X, y, _, _ = digits
+
+    class Counter(Callback):
+        def initialize(self):
+            self.calls = {"begin": 0, "end": 0, "grad": 0}
+            return self
+
+        def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+            self.calls["begin"] += 1
+
+        def on_batch_end(self, net, batch=None, training=None, **kwargs):
+            assert "loss" in kwargs and "y_pred" in kwargs
+            self.calls["end"] += 1
+
+        def on_grad_computed(self, net, named_parameters, batch=None, **kwargs):
+            assert all(p.grad is not None for _, p in named_parameters)
+            self.calls["grad"] += 1
+
+    clf = fast(max_epochs=3, batch_size=100, callbacks=[("count", Counter())]).fit(X, y)
+    n_batches = -(-len(X) // 100)
+    counter = dict(clf.callbacks_)["count"]
+    assert counter.calls == {k: 3 * n_batches for k in ("begin", "end", "grad")}
+    assert clf.history[-1, "train_batch_count"] == n_batches
+    assert clf.history[-1, "batches", -1, "train_batch_size"] == len(X) - 100 * (n_batches - 1)
+    assert np.isfinite(clf.history[:, "train_loss"]).all()
+    # gradient clipping listens to on_grad_computed and changes the training
+    clipped = fast(max_epochs=3, callbacks=[GradientNormClipping(1e-3)]).fit(X, y)
+    plain = fast(max_epochs=3).fit(X, y)
+    assert not np.allclose(clipped.predict_proba(X), plain.predict_proba(X))
