@@ -299,10 +299,7 @@ def case_cell(args):
 
     before = "before (one by one, DataLoader, unfused)"
     variants = {before: variant(True), "skfedmia": variant(False)}
-    rows = _paired(variants, args.cell_repeats, resolve_device(args.device), 1, "s", before)
-    for row in rows.values():
-        row.pop("ratio_to", None)
-    return rows
+    return _paired(variants, args.cell_repeats, resolve_device(args.device), 1, "s", before)
 
 
 def run_case(args):

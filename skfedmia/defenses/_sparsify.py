@@ -11,6 +11,19 @@ from ._base import BaseDefense, NoiseModel, _check_fraction, _draw
 __all__ = ["TopKSparsification", "RandomPruning"]
 
 
+def _zero_first(update, fraction, keys):
+    """Zero the ``floor(fraction * len(update))`` coordinates with the smallest ``keys()``.
+
+    ``keys`` is called only when something is pruned, so a random ranking draws nothing
+    from the generator when ``fraction`` rounds down to no coordinate.
+    """
+    n_prune = int(math.floor(fraction * update.shape[0]))
+    if n_prune == 0:
+        return update
+    update[torch.argsort(keys(), stable=True)[:n_prune]] = 0
+    return update
+
+
 class TopKSparsification(BaseDefense):
     """Zero the ``fraction`` of coordinates with the smallest magnitude.
 
@@ -42,12 +55,7 @@ class TopKSparsification(BaseDefense):
         _check_fraction(self.fraction, "fraction")
 
     def _apply(self, update, rng):
-        n_prune = int(math.floor(self.fraction * update.shape[0]))
-        if n_prune == 0:
-            return update
-        idx = torch.argsort(update.abs(), stable=True)[:n_prune]
-        update[idx] = 0
-        return update
+        return _zero_first(update, self.fraction, lambda: update.abs())
 
     def _noise_model(self):
         return NoiseModel(pruned=self.fraction > 0)
@@ -76,12 +84,9 @@ class RandomPruning(BaseDefense):
         _check_fraction(self.fraction, "fraction")
 
     def _apply(self, update, rng):
-        n_prune = int(math.floor(self.fraction * update.shape[0]))
-        if n_prune == 0:
-            return update
-        order = torch.argsort(_draw(rng, "uniform", update.shape[0], update))
-        update[order[:n_prune]] = 0
-        return update
+        return _zero_first(
+            update, self.fraction, lambda: _draw(rng, "uniform", len(update), update)
+        )
 
     def _noise_model(self):
         return NoiseModel(pruned=self.fraction > 0)

@@ -262,14 +262,7 @@ def write_report(records, out, config=None) -> dict:
 
     t1 = table1.merge(PAPER_TABLE1, on="n_classes", how="left", suffixes=("", "_paper"))
     cols1 = ["n_classes"]
-    for col in [
-        "train_accuracy",
-        "test_accuracy",
-        "attack_accuracy",
-        "attack_precision",
-        "attack_recall",
-        "attack_f1",
-    ]:
+    for col in PAPER_TABLE1.columns.drop("n_classes"):
         if col in t1:
             cols1 += [col, col + "_paper"]
     cols1 += [c for c in ("attack_auc", "attack_tpr_at_1pct_fpr") if c in t1]

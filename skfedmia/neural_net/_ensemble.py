@@ -186,12 +186,13 @@ def _fit_group(estimator, X, y, seeds, n_classes, device):
             order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
         else:
             order = torch.arange(n, device=device).expand(K, n)
+        order = order + offsets  # rows of model k live at k * n ... k * n + n - 1
         masks = (
             _epoch_masks(generators, batches, hidden, stacked.dropout, device) if dropout else None
         )
         for b, (start, stop) in enumerate(batches):
             B = stop - start
-            idx = (order[:, start:stop] + offsets).reshape(-1)
+            idx = order[:, start:stop].reshape(-1)
             xb = Xt.index_select(0, idx).view(K, B, d)
             logits = stacked(xb, None if masks is None else masks[b])
             targets = yt.index_select(0, idx)
