@@ -28,7 +28,7 @@ cell
     extrapolates a full grid from "before" to "after".
 
 Results go to a table on stdout and to JSON (``--json``, default
-``benchmarks/results-<device>.json``).
+``docs/results/benchmarks/results-<device>.json``).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+RESULTS = ROOT / "docs" / "results" / "benchmarks"  # where published results live
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -406,7 +407,7 @@ def main(argv=None):
         device_name = f"cpu ({platform.processor() or platform.machine()}, "
         device_name += f"{args.threads} torch thread(s))"
     print(_table(results, device_name))
-    path = Path(args.json or HERE / f"results-{args.device}.json")
+    path = Path(args.json or RESULTS / f"results-{args.device}.json")
     meta = {
         "device": device_name,
         "torch": torch.__version__,
@@ -414,6 +415,7 @@ def main(argv=None):
         "epochs_per_run": args.epochs,
         "threads": args.threads,
     }
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
     print(f"\nwritten: {path}")
     return 0
