@@ -88,12 +88,13 @@ class SequentialFederatedClassifier(BaseFederatedClassifier):
         The final model (trained on integer-encoded labels; use this object's ``predict``).
     classes_ : ndarray of shape (n_classes,)
         All labels seen across nodes.
-    nodes_ : ndarray of shape (n_nodes_,)
+    nodes_ : ndarray of shape (n_nodes,)
         Node labels (``0 .. n_nodes - 1`` unless ``nodes`` was given).
     n_nodes_ : int
+        Number of nodes.
     node_indices_ : list of ndarray
         Row indices (into ``X`` given to ``fit``) held by each node.
-    node_orders_ : ndarray of shape (n_cycles, n_nodes_)
+    node_orders_ : ndarray of shape (n_cycles, n_nodes)
         The order in which nodes trained in each cycle.
     history_ : list of dict
         One record per node step: ``step``, ``cycle``, ``node``, ``position``, ``label``
