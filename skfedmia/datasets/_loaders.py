@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._base import ChecksumError, _as_output, get_data_home
+from ._base import ChecksumError, _as_output, _make_data_home, get_data_home
 from ._download import fetch_file, sha256_of
 from ._purchases import relabel_kmeans
 
@@ -133,6 +133,7 @@ def _locate(spec: _Published, path, data_home, download):
                 return "archive", candidate
             return "files", _member_paths(spec, candidate)
     if download and path is None:
+        _make_data_home(home)
         dest = fetch_file(spec.url, home / spec.name / spec.archive, sha256=spec.archive_sha256)
         return "archive", dest
     raise _not_found(spec, looked, home)

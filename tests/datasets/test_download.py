@@ -127,7 +127,9 @@ def test_loader_refuses_a_wrong_download(server, tmp_path, monkeypatch):
     )
     with pytest.raises(ChecksumError, match="discarded"):
         load_location(data_home=tmp_path, download=True)
-    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    # nothing is kept but the marker that lets clear_data_home delete the folder
+    kept = [p.name for p in tmp_path.rglob("*") if p.is_file()]
+    assert kept == [".skfedmia-data-home"]
 
 
 def test_no_download_without_asking(server, tmp_path, monkeypatch):

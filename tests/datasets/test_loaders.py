@@ -12,6 +12,7 @@ import pytest
 from skfedmia.datasets import (
     ChecksumError,
     _loaders,
+    clear_data_home,
     get_data_home,
     load_location,
     load_purchases,
@@ -263,3 +264,47 @@ def test_published_addresses_are_recorded():
     assert _loaders.PURCHASE.url.endswith("/dataset_purchase.tgz")
     assert _loaders.TEXAS.members == ("texas/100/feats", "texas/100/labels")
     assert dataclasses.is_dataclass(_loaders.LOCATION)
+
+
+def _tree(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("where", ["empty", "blank", "cwd", "home", "root", "unmarked", "parent"])
+def test_clear_data_home_refuses_dangerous_folders(where, tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    (work / "keep").mkdir(parents=True)
+    (work / "keep" / "file.txt").write_text("user data")
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(tmp_path / "work"))
+    target = {
+        "empty": "",
+        "blank": "  ",
+        "cwd": ".",
+        "home": "~",
+        "root": "/",
+        "unmarked": str(work / "keep"),
+        "parent": str(tmp_path),
+    }[where]
+    # should the check ever regress, nothing is deleted for real
+    import skfedmia.datasets._base as base
+
+    def no_rmtree(path, *args, **kwargs):
+        raise AssertionError(f"clear_data_home tried to delete {path}")
+
+    monkeypatch.setattr(base.shutil, "rmtree", no_rmtree)
+    before = _tree(tmp_path)
+    with pytest.raises(ValueError, match="clear_data_home"):
+        clear_data_home(target)
+    assert _tree(tmp_path) == before
+
+
+def test_clear_data_home_deletes_a_home_it_created(tmp_path):
+    from skfedmia.datasets._base import _make_data_home
+
+    home = _make_data_home(tmp_path / "data")
+    (home / "location").mkdir()
+    (home / "location" / "x.tgz").write_bytes(b"x")
+    clear_data_home(home)
+    assert not home.exists()
+    clear_data_home(home)  # a data home that does not exist is left as is
