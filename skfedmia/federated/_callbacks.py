@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 
 from ..utils._validation import check_params
 from ._adapters import freeze
@@ -45,6 +45,11 @@ class NodeModel(ClassifierMixin, BaseEstimator):
     >>> NodeModel(inner, classes=["no", "yes"]).predict([[3.0]])
     array(['yes'], dtype='<U3')
     """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["predict"])],
+        "classes": ["array-like"],
+    }
 
     def __init__(self, estimator, classes):
         self.estimator = estimator
@@ -103,6 +108,8 @@ class NodeCallback(BaseEstimator):
     ...     def on_node_end(self, federation, *, cycle, node, **kwargs):
     ...         print(f"C{cycle + 1}N{node + 1}")
     """
+
+    _parameter_constraints: dict = {}
 
     def on_fit_begin(self, federation, X, y):
         """Called before the first node trains, with the whole training data."""
