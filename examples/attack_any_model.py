@@ -51,7 +51,7 @@ def load_data():
     ``skfedmia.datasets.get_data_home``).
     """
     try:
-        X, y = load_location(path=os.environ.get("SKFEDMIA_LOCATION"))
+        X, y = load_location(path=os.environ.get("SKFEDMIA_LOCATION"), return_X_y=True)
         return "Location", X, y
     except FileNotFoundError:
         X, y = make_purchases(n_samples=4000, n_classes=30, random_state=0)
