@@ -160,7 +160,8 @@ class BaseFederatedClassifier(
             elif hook == "on_node_end":
                 cb(self, *args, **kwargs)
 
-    def _node_model(self):
+    def _live_view(self):
+        """The model being trained, as a live :class:`NodeModel` (not a copy)."""
         return NodeModel(self.estimator_, classes=self.classes_)
 
     def _record(self, *, step, cycle, node, position, Xk, yk, validation):
@@ -197,7 +198,7 @@ class BaseFederatedClassifier(
                 cycle=cycle,
                 node=node,
                 position=position,
-                model=self._node_model(),
+                model=self._live_view(),
                 X=X[idx],
                 y=y[idx],
                 indices=idx,
@@ -324,4 +325,4 @@ class BaseFederatedClassifier(
     def node_model(self) -> NodeModel:
         """The final model as a standalone fitted classifier (a frozen copy)."""
         check_is_fitted(self)
-        return self._node_model().snapshot()
+        return self._live_view().snapshot()
