@@ -178,6 +178,11 @@ class SnapshotRecorder(NodeCallback):
     def _wanted_steps(self):
         check_params(self)
         if isinstance(self.steps, str):
+            if self.steps != "all":
+                raise ValueError(
+                    "The 'steps' parameter of SnapshotRecorder must be 'all' or an iterable "
+                    f"of (cycle, node) pairs. Got {self.steps!r} instead."
+                )
             return None
         wanted = set()
         for pair in self.steps:
