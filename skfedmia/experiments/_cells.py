@@ -113,7 +113,6 @@ def _attack(config, shadow, seed, train_size, pool):
         n_shadow_models=config.n_shadow_models,
         shadow_size=size,
         disjoint=disjoint,
-        n_jobs=config.n_jobs,
         random_state=seed,
     )
 
