@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 
@@ -84,6 +86,13 @@ def test_out_must_be_a_writable_folder(tmp_path, capsys):
 def test_rerun_with_other_settings_keeps_the_earlier_report(tmp_path, capsys):
     out = tmp_path / "out"
     assert _run([], tmp_path) == 0
+    # every output, cells included, is as readable as any file the user writes
+    mask = os.umask(0)
+    os.umask(mask)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*") if p.is_file()}
+    assert {"report.md", "timings.csv", "config.json", "figure_nodes_2.png"} <= set(modes)
+    assert sum(name.endswith(".json") and "-" in name for name in modes) == 2  # the cells
+    assert set(modes.values()) == {0o666 & ~mask}
     report = (out / "report.md").read_bytes()
     table = (out / "table2_final_cycle.csv").read_bytes()
     capsys.readouterr()
