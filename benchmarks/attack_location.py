@@ -34,7 +34,7 @@ DEFAULT_DATA = (
 
 
 def load_location(path):
-    return datasets.load_location(path=path)
+    return datasets.load_location(path=path, return_X_y=True)
 
 
 def main(argv=None):

@@ -45,7 +45,7 @@ torch.set_num_threads(1)
 # home when it is there. The target's training rows (members), other rows (non-members),
 # and the attacker's own pool are disjoint.
 try:
-    X, y = load_location(path=os.environ.get("SKFEDMIA_LOCATION"))
+    X, y = load_location(path=os.environ.get("SKFEDMIA_LOCATION"), return_X_y=True)
     name = "Location"
 except FileNotFoundError:
     X, y = make_purchases(n_samples=4000, n_classes=30, random_state=0)

@@ -33,7 +33,7 @@ warnings.filterwarnings("ignore", message="The number of unique classes is great
 
 # Location when at hand (``$SKFEDMIA_LOCATION`` or the data home), else Purchases-like data
 try:
-    X, y = load_location(path=os.environ.get("SKFEDMIA_LOCATION"))
+    X, y = load_location(path=os.environ.get("SKFEDMIA_LOCATION"), return_X_y=True)
     name = "Location"
 except FileNotFoundError:
     X, y = make_purchases(n_samples=4000, n_classes=30, random_state=0)
