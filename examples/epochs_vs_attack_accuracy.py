@@ -30,9 +30,12 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
-from skfedmia import SequentialFederatedClassifier, TorchMLPClassifier  # noqa: E402
+from skfedmia import (  # noqa: E402
+    SequentialFederatedClassifier,
+    TorchMLPClassifier,
+    make_membership_scorer,  # noqa: E402
+)
 from skfedmia.datasets import load_location, make_purchases  # noqa: E402
-from skfedmia.metrics import make_membership_scorer  # noqa: E402
 
 
 def load_data():

@@ -10,12 +10,13 @@ from .attacks import (
     NodeAttributionAttack,
     ThresholdAttack,
 )
+from .attacks.membership import make_membership_scorer
 from .federated import (
     FederatedAveragingClassifier,
     SequentialFederatedClassifier,
     SnapshotRecorder,
 )
-from .metrics import attack_report, make_membership_scorer, tpr_at_fpr
+from .metrics import attack_report, tpr_at_fpr
 from .neural_net import TorchMLPClassifier
 
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
 from ._dynamics import LossChangeAttack, NodeAttributionAttack, per_record_loss
 from ._lira import LikelihoodRatioAttack
 from ._monitor import MembershipMonitor
+from ._scorer import make_membership_scorer
 from ._shadow_attack import MembershipInferenceAttack
 from ._threshold import ThresholdAttack
 
@@ -13,5 +14,6 @@ __all__ = [
     "MembershipMonitor",
     "NodeAttributionAttack",
     "ThresholdAttack",
+    "make_membership_scorer",
     "per_record_loss",
 ]

@@ -122,7 +122,7 @@ class MembershipInferenceAttack(BaseMembershipAttack):
     --------
     LikelihoodRatioAttack : a stronger attack at low false-positive rates.
     ThresholdAttack : cheap loss / confidence / entropy thresholds.
-    skfedmia.metrics.make_membership_scorer : this attack as a ``GridSearchCV`` scorer.
+    skfedmia.make_membership_scorer : this attack as a ``GridSearchCV`` scorer.
 
     References
     ----------
