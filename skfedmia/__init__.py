@@ -8,6 +8,7 @@ from .attacks import (
     MembershipInferenceAttack,
     MembershipMonitor,
     NodeAttributionAttack,
+    RelativeMembershipInferenceAttack,
     ThresholdAttack,
 )
 from .attacks.membership import make_membership_scorer
@@ -29,6 +30,7 @@ __all__ = [
     "MembershipInferenceAttack",
     "MembershipMonitor",
     "NodeAttributionAttack",
+    "RelativeMembershipInferenceAttack",
     "SequentialFederatedClassifier",
     "SnapshotRecorder",
     "ThresholdAttack",
