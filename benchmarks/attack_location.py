@@ -15,8 +15,10 @@ Prints the mean +- sd over the seeds, checks the targets, and writes
 
 Run from the repository root, on one thread::
 
-    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/attack_location.py \\
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONPATH=. python benchmarks/attack_location.py \\
         --data PATH/dataset_location.tgz [--seeds 0 1 2] [--only shadow lira]
+
+``--from-csv`` rewrites the markdown from the saved per-seed CSV without rerunning.
 """
 
 from __future__ import annotations
@@ -184,15 +186,21 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", nargs="*", default=None, help="words of attack names to run")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--from-csv", action="store_true", help="rewrite the tables from the saved CSV only"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    data = args.data or next((str(p) for p in DATA_CANDIDATES if p.exists()), None)
-    X, y = datasets.load_location(path=data, return_X_y=True)
-
-    rows = []
-    for seed in args.seeds:
-        rows.extend(run_seed(X, y, seed, args.only))
-    frame = pd.DataFrame(rows)
+    if args.from_csv:
+        frame = pd.read_csv(RESULTS / "attack_location.csv")
+        args.seeds = sorted(frame["seed"].unique().tolist())
+    else:
+        data = args.data or next((str(p) for p in DATA_CANDIDATES if p.exists()), None)
+        X, y = datasets.load_location(path=data, return_X_y=True)
+        rows = []
+        for seed in args.seeds:
+            rows.extend(run_seed(X, y, seed, args.only))
+        frame = pd.DataFrame(rows)
     table, means = summarise(frame)
     verdict = verdicts(means)
     seeds = ", ".join(str(s) for s in args.seeds)
