@@ -47,7 +47,7 @@ def test_scorer_metrics_attacks_and_node(digits):
     ).fit(X[:600], y[:600])
     data = get_fit_data(fed)
     assert data is not None and len(data[2]) == 3
-    for attack in ["shadow", "loss", "lira"]:
+    for attack in ["shadow", "loss", "lira", "rmia"]:
         for metric in ["accuracy", "auc", "tpr_at_1_fpr", "advantage"]:
             value = make_membership_scorer(
                 metric, attack=attack, n_shadow_models=2, random_state=0

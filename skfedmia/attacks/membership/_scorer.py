@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from ...utils._fit_data import get_fit_data
 from ...utils._random import draw_seed
 from ._lira import LikelihoodRatioAttack
+from ._rmia import RelativeMembershipInferenceAttack
 from ._shadow_attack import MembershipInferenceAttack
 from ._threshold import ThresholdAttack
 
@@ -26,7 +27,7 @@ METRICS = (
     "tpr_at_1_fpr",
     "tpr_at_01_fpr",
 )
-ATTACKS = ("shadow", "loss", "lira")
+ATTACKS = ("shadow", "loss", "lira", "rmia")
 
 
 class MembershipScorer:
@@ -63,6 +64,7 @@ class MembershipScorer:
             "shadow": MembershipInferenceAttack,
             "loss": ThresholdAttack,
             "lira": LikelihoodRatioAttack,
+            "rmia": RelativeMembershipInferenceAttack,
         }[self.attack]
         params = {"n_shadow_models": self.n_shadow_models, "random_state": seed}
         if self.n_jobs is not None:
@@ -175,10 +177,10 @@ def make_membership_scorer(
     metric : {"accuracy", "precision", "recall", "f1", "roc_auc", "auc", "advantage", \
 "tpr_at_1_fpr", "tpr_at_01_fpr"}, default="accuracy"
         What the scorer returns (higher = more leakage).
-    attack : {"shadow", "loss", "lira"}, default="shadow"
+    attack : {"shadow", "loss", "lira", "rmia"}, default="shadow"
         :class:`~skfedmia.MembershipInferenceAttack`, a loss
-        :class:`~skfedmia.attacks.membership.ThresholdAttack` or
-        :class:`~skfedmia.attacks.membership.LikelihoodRatioAttack`.
+        :class:`~skfedmia.ThresholdAttack`, :class:`~skfedmia.LikelihoodRatioAttack` or
+        :class:`~skfedmia.RelativeMembershipInferenceAttack`.
     n_shadow_models : int, default=4
         Shadow / reference models per candidate and fold.
     shadow_fraction : float, default=0.5
