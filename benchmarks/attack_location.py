@@ -18,7 +18,8 @@ Run from the repository root, on one thread::
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONPATH=. python benchmarks/attack_location.py \\
         --data PATH/dataset_location.tgz [--seeds 0 1 2] [--only shadow lira]
 
-``--from-csv`` rewrites the markdown from the saved per-seed CSV without rerunning.
+Rows are saved to the CSV as they come; ``--from-csv`` rewrites the markdown from it without
+rerunning, ``--resume`` runs only the rows it lacks.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def attacks(target, seed):
     }
 
 
-def run_seed(X, y, seed, only):
+def run_seed(X, y, seed, only, done=()):
     perm = np.random.RandomState(seed).permutation(len(y))
     train, out, pool = perm[:1200], perm[1200:2400], perm[2400:]
     target = TorchMLPClassifier(random_state=seed).fit(X[train], y[train])
@@ -98,9 +99,10 @@ def run_seed(X, y, seed, only):
     X_eval = np.concatenate([X[train], X[out]])
     y_eval = np.concatenate([y[train], y[out]])
     membership = np.r_[np.ones(1200, dtype=int), np.zeros(1200, dtype=int)]
-    rows = []
     for name, (attack, online) in attacks(target, seed).items():
         if only and not any(word.lower() in name.lower() for word in only):
+            continue
+        if (name, seed) in done:
             continue
         X_fit, y_fit = X[pool], y[pool]
         if online:  # online LiRA: the references sample from the pool and the candidates
@@ -124,14 +126,13 @@ def run_seed(X, y, seed, only):
             row[f"{key}_low"] = report[f"{figure}_low"]
             row[f"{key}_high"] = report[f"{figure}_high"]
         row.update(ties=report["n_tied_scores"], wall_s=wall, cpu_s=cpu)
-        rows.append(row)
         print(
             f"  {name:<24} AUC {row['auc']:.3f}  acc {row['accuracy']:.3f}  "
             f"TPR@1% {row['tpr@1%']:.3f}  TPR@0.1% {row['tpr@0.1%']:.3f}  "
             f"ties {row['ties']}  {wall:.1f} s wall, {cpu:.1f} s CPU",
             flush=True,
         )
-    return rows
+        yield row
 
 
 def summarise(frame):
@@ -189,6 +190,9 @@ def main(argv=None):
     parser.add_argument(
         "--from-csv", action="store_true", help="rewrite the tables from the saved CSV only"
     )
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the saved CSV's rows, run the missing ones"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     if args.from_csv:
@@ -197,9 +201,18 @@ def main(argv=None):
     else:
         data = args.data or next((str(p) for p in DATA_CANDIDATES if p.exists()), None)
         X, y = datasets.load_location(path=data, return_X_y=True)
-        rows = []
+        rows, done = [], set()
+        if args.resume and (RESULTS / "attack_location.csv").exists():
+            rows = pd.read_csv(RESULTS / "attack_location.csv").to_dict("records")
+            done = {(row["attack"], row["seed"]) for row in rows}
         for seed in args.seeds:
-            rows.extend(run_seed(X, y, seed, args.only))
+            for row in run_seed(X, y, seed, args.only, done):
+                rows.append(row)
+                if not args.no_write:  # saved as it goes: --from-csv can use a partial run
+                    RESULTS.mkdir(parents=True, exist_ok=True)
+                    pd.DataFrame(rows).to_csv(
+                        RESULTS / "attack_location.csv", index=False, float_format="%.5g"
+                    )
         frame = pd.DataFrame(rows)
     table, means = summarise(frame)
     verdict = verdicts(means)
