@@ -33,7 +33,7 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 from skfedmia import (  # noqa: E402
     SequentialFederatedClassifier,
     TorchMLPClassifier,
-    make_membership_scorer,  # noqa: E402
+    make_membership_scorer,
 )
 from skfedmia.datasets import load_location, make_purchases  # noqa: E402
 
