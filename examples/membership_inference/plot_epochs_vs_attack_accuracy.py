@@ -24,7 +24,7 @@ from sklearn.model_selection import GridSearchCV
 
 from skfedmia import SequentialFederatedClassifier, TorchMLPClassifier
 from skfedmia.datasets import load_location, make_purchases
-from skfedmia.metrics import make_membership_scorer
+from skfedmia import make_membership_scorer
 
 quick = bool(os.environ.get("SKFEDMIA_QUICK"))
 torch.set_num_threads(1)

@@ -13,7 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
-from ..metrics._fit_data import record_fit_data
+from ..utils._fit_data import record_fit_data
 from ..utils._random import draw_seed
 from ._adapters import reset_optimizer
 from ._callbacks import NodeCallback, NodeModel

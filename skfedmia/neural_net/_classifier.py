@@ -16,8 +16,8 @@ from skorch import NeuralNet, NeuralNetClassifier
 from skorch.dataset import Dataset as SkorchDataset
 from skorch.utils import to_tensor
 
-from ..metrics._fit_data import record_fit_data
 from ..utils._device import resolve_device
+from ..utils._fit_data import record_fit_data
 from ..utils._random import draw_seed
 from ..utils._validation import check_params
 from ._data import TensorBatchIterator, TensorDataset
