@@ -22,9 +22,8 @@ import pandas as pd
 import torch
 from sklearn.model_selection import GridSearchCV
 
-from skfedmia import SequentialFederatedClassifier, TorchMLPClassifier
+from skfedmia import SequentialFederatedClassifier, TorchMLPClassifier, make_membership_scorer
 from skfedmia.datasets import load_location, make_purchases
-from skfedmia import make_membership_scorer
 
 quick = bool(os.environ.get("SKFEDMIA_QUICK"))
 torch.set_num_threads(1)
