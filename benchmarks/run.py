@@ -256,7 +256,7 @@ def case_cell(args):
 
     from skfedmia.attacks.membership import _shadow_training
     from skfedmia.experiments import ReproductionConfig, iter_cells
-    from skfedmia.experiments._protocol import load_data, run_federated
+    from skfedmia.experiments._cells import load_data, run_federated
     from skfedmia.neural_net import TorchMLPClassifier
     from skfedmia.utils import resolve_device
 

@@ -1,8 +1,18 @@
-"""The paper's protocol as resumable experiment cells, its reports, and the command line."""
+"""The paper's protocol as resumable experiment cells, its reports, and the command line.
 
-from ._protocol import ReproductionConfig, iter_cells, load_data, run_reproduction
-from ._report import PAPER_TABLE1, PAPER_TABLE2, build_tables, plot_steps, write_report
+Modules by job: ``_config`` (what decides results, presets), ``_cells`` (the grid's
+cells and how one is computed), ``_store`` (finished cells on disk), ``_driver`` (the
+resumable run over a configuration), ``_tables`` / ``_figures`` / ``_outputs`` (the
+tables, figures and report written from the cells) and ``_cli`` (the command line).
+"""
+
+from ._cells import iter_cells, load_data
+from ._config import ReproductionConfig
+from ._driver import run_reproduction
+from ._figures import plot_steps
+from ._outputs import write_report
 from ._store import CellStore, cell_key
+from ._tables import PAPER_TABLE1, PAPER_TABLE2, build_tables
 
 __all__ = [
     "PAPER_TABLE1",

@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args):
-    from ._protocol import ReproductionConfig
+    from ._config import ReproductionConfig
 
     given = {
         "dataset": args.dataset,
@@ -103,8 +103,8 @@ def _config(args):
 def reproduce(args) -> int:
     import torch
 
-    from ._protocol import run_reproduction
-    from ._report import write_report
+    from ._driver import run_reproduction
+    from ._outputs import write_report
 
     torch.set_num_threads(max(1, args.threads))
     try:

@@ -1,0 +1,140 @@
+"""The paper's published tables, and ours built from the cells' records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PAPER_TABLE1", "PAPER_TABLE2", "build_tables", "peak_summary"]
+
+#: Table I of Pustozerova & Mayer (centralized): train acc, test acc, attack acc / precision /
+#: recall / F1, by number of classes.
+PAPER_TABLE1 = pd.DataFrame(
+    [
+        (10, 0.958, 0.781, 0.614, 0.571, 0.913, 0.703),
+        (20, 0.974, 0.726, 0.653, 0.607, 0.871, 0.715),
+        (50, 0.992, 0.645, 0.728, 0.659, 0.943, 0.776),
+        (100, 0.990, 0.567, 0.771, 0.705, 0.933, 0.803),
+    ],
+    columns=[
+        "n_classes",
+        "train_accuracy",
+        "test_accuracy",
+        "attack_accuracy",
+        "attack_precision",
+        "attack_recall",
+        "attack_f1",
+    ],
+)
+
+#: Table II of the paper (final cycle, outsider attack on all nodes' rows).
+PAPER_TABLE2 = pd.DataFrame(
+    [
+        (10, 3, 100, 0.699, 0.554),
+        (10, 10, 100, 0.782, 0.598),
+        (10, 15, 100, 0.782, 0.616),
+        (20, 3, 100, 0.700, 0.577),
+        (20, 10, 100, 0.720, 0.636),
+        (20, 15, 100, 0.702, 0.654),
+        (50, 3, 100, 0.666, 0.656),
+        (50, 10, 100, 0.648, 0.716),
+        (50, 15, 100, 0.599, 0.709),
+        (100, 3, 100, 0.578, 0.713),
+        (100, 10, 100, 0.527, 0.724),
+        (100, 15, 100, 0.471, 0.700),
+        (10, 3, 200, 0.726, 0.594),
+        (10, 10, 200, 0.768, 0.604),
+        (10, 15, 200, 0.771, 0.615),
+        (20, 3, 200, 0.711, 0.634),
+        (20, 10, 200, 0.693, 0.663),
+        (20, 15, 200, 0.683, 0.682),
+        (50, 3, 200, 0.659, 0.713),
+        (50, 10, 200, 0.599, 0.708),
+        (50, 15, 200, 0.589, 0.714),
+        (100, 3, 200, 0.561, 0.739),
+        (100, 10, 200, 0.477, 0.745),
+        (100, 15, 200, 0.424, 0.691),
+    ],
+    columns=["n_classes", "n_nodes", "local_epochs", "test_accuracy", "attack_accuracy"],
+)
+
+
+def build_tables(records):
+    """Turn cell records into (table1, table2, steps) DataFrames, averaged over seeds."""
+    central, final, steps = [], [], []
+    for rec in records:
+        spec, res = rec["spec"], rec["result"]
+        if spec["kind"] == "centralized":
+            att = res["attack"]
+            central.append(
+                {
+                    "n_classes": spec["n_classes"],
+                    "seed": spec["seed"],
+                    "train_accuracy": res["train_accuracy"],
+                    "test_accuracy": res["test_accuracy"],
+                    "attack_accuracy": att["accuracy"],
+                    "attack_precision": att["precision"],
+                    "attack_recall": att["recall"],
+                    "attack_f1": att["f1"],
+                    "attack_auc": att["roc_auc"],
+                    "attack_tpr_at_1pct_fpr": att["tpr_at_1_fpr"],
+                    "seconds": res["seconds"],
+                }
+            )
+        else:
+            keys = {k: spec[k] for k in ("n_classes", "n_nodes", "local_epochs", "seed")}
+            out = res["outsider_attack"]
+            final.append(
+                {
+                    **keys,
+                    "test_accuracy": res["final_test_accuracy"],
+                    "train_accuracy": res["final_train_accuracy"],
+                    "attack_accuracy": out["accuracy"],
+                    "attack_auc": out["roc_auc"],
+                    "seconds": res["seconds"],
+                }
+            )
+            for row in res["steps"]:
+                steps.append({**keys, **row})
+    group = ["n_classes"]
+    table1 = pd.DataFrame(central)
+    if len(table1):
+        table1 = table1.drop(columns="seed").groupby(group, as_index=False).mean()
+    table2 = pd.DataFrame(final)
+    if len(table2):
+        table2 = (
+            table2.drop(columns="seed")
+            .groupby(["n_classes", "n_nodes", "local_epochs"], as_index=False)
+            .mean()
+        )
+    return table1, table2, pd.DataFrame(steps)
+
+
+def peak_summary(steps: pd.DataFrame) -> pd.DataFrame:
+    """Per run: is N1's attack accuracy right after N1 trained above the other steps?"""
+    rows = []
+    node_rows = steps[steps["attacked"].astype(str) == "0"]
+    if node_rows.empty:
+        node_rows = steps[steps["attacked"].astype(str) != "all"]
+    for keys, run in node_rows.groupby(["n_classes", "n_nodes", "local_epochs"]):
+        run = run.groupby(["step", "cycle", "node"], as_index=False)["accuracy"].mean()
+        later = run[run["cycle"] >= 1]
+        at_n1 = later[later["node"] == 0]["accuracy"]
+        others = later[later["node"] != 0]["accuracy"]
+        cycles_peaking = 0
+        for _cycle, cyc in later.groupby("cycle"):
+            n1 = cyc[cyc["node"] == 0]["accuracy"]
+            rest = cyc[cyc["node"] != 0]["accuracy"]
+            if len(n1) and len(rest) and n1.iloc[0] >= rest.max():
+                cycles_peaking += 1
+        rows.append(
+            {
+                "n_classes": keys[0],
+                "n_nodes": keys[1],
+                "local_epochs": keys[2],
+                "attack_acc_after_N1": at_n1.mean() if len(at_n1) else np.nan,
+                "attack_acc_after_others": others.mean() if len(others) else np.nan,
+                "cycles_from_C2_where_N1_peaks": f"{cycles_peaking}/{later['cycle'].nunique()}",
+            }
+        )
+    return pd.DataFrame(rows)
