@@ -10,6 +10,7 @@ import pandas as pd
 
 from ._figures import plot_steps
 from ._tables import PAPER_TABLE1, PAPER_TABLE2, build_tables, peak_summary
+from ._verdicts import insider_report_lines, insider_tables
 
 __all__ = ["write_report"]
 
@@ -114,6 +115,13 @@ def write_report(records, out, config=None) -> dict:
         "cycle's highest.",
         "",
         _fmt(peaks),
+    ]
+    lines += insider_report_lines(records, paper_table1=PAPER_TABLE1, paper_table2=PAPER_TABLE2)
+    for name in ("collusion", "attribution"):
+        df = insider_tables(records)[name]
+        df.to_csv(out / f"{name}.csv", index=False)
+        paths[name + ".csv"] = out / f"{name}.csv"
+    lines += [
         "## Figures",
         "",
     ]
