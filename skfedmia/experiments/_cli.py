@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--n-test", type=int, default=None, help="held-out rows (non-members)")
     rep.add_argument("--centralized-epochs", type=int, default=None)
     rep.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
+    rep.add_argument(
+        "--attack-features",
+        choices=["paper", "full"],
+        default=None,
+        help="attack input: the paper's probability vector and label (default), or 'full' "
+        "(plus the logit-scaled confidence, beyond the paper)",
+    )
     rep.add_argument("--n-jobs", type=int, default=None, help="parallel shadow training")
     rep.add_argument("--out", default="results", help="output folder (default: %(default)s)")
     rep.add_argument(
@@ -90,6 +97,7 @@ def _config(args):
         "n_test": args.n_test,
         "centralized_epochs": args.centralized_epochs,
         "device": args.device,
+        "attack_features": args.attack_features,
         "n_jobs": args.n_jobs,
     }
     given = {k: v for k, v in given.items() if v is not None}

@@ -59,9 +59,10 @@ def watched():
 
 def test_calibration_copies_are_trained_to_the_attacked_step(watched):
     monitor, fed, seen = watched
-    assert [s[0] for s in seen] == list(range(9))  # every step, from N1's first step on
-    for step, node, shadow_epochs, model_epochs in seen:
-        assert node == 0
+    # one shadow step per real step, in the federation's order
+    assert [s[0] for s in seen] == list(range(9))
+    assert [s[1] for s in seen] == [int(k) for k in fed.node_orders_.ravel()]
+    for step, _, shadow_epochs, model_epochs in seen:
         assert shadow_epochs == model_epochs == 15 * (step + 1)
     assert all(r["calibrated"] and r["calibration_step"] == r["step"] for r in monitor.history_)
 

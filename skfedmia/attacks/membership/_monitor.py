@@ -41,19 +41,19 @@ class MembershipMonitor(NodeCallback):
     the model would.
 
     **Decisions calibrated at the step attacked** (``calibration="step"``). An insider
-    knows the protocol (order, local epochs), holds the models it receives and its own
-    pool. Before every step of an attacked node k, it copies the model as it reached k
-    and trains the copy for the local epochs on pool rows of k's size (these rows play
-    k's rows); after every later step it trains the copy one more node step on other
-    pool rows. The copy is thus always trained to the step being attacked, with the same
-    number of steps since "k" trained, and the attack's threshold at that step is the one
-    with the best accuracy on the copy's members against held-back pool rows. The
+    knows the protocol (nodes, order, local epochs) and holds its own pool. Alongside the
+    real federation the monitor runs a shadow federation on pool rows: one fixed set of
+    pool rows per node, of that node's size, trained in the same order with the same local
+    epochs, one shadow step per real step. At every step the attack's threshold for node
+    k's rows is the one with the best accuracy on the shadow federation's node-k rows
+    (members, with exactly the history of k's rows) against held-back pool rows. The
     attack's scores (its ranking) are unchanged; its decisions follow the step.
 
     **Colluding insiders** (``colluding=True``). At every step of an attacked node after
     the first, the nodes just before and after it run a
     :class:`ColludingInsidersAttack` (single-snapshot score plus the loss drop across
-    the step, calibrated on the copy above), and at the end of every cycle from the
+    the step, weighted and thresholded on the shadow federation's step of the same node),
+    and at the end of every cycle from the
     second on a :class:`NodeAttributionAttack` tells which node held each member record.
 
     Parameters
@@ -72,7 +72,7 @@ class MembershipMonitor(NodeCallback):
         Rows no node used, the non-member half of every attack test set.
     attack_data : tuple (X, y), default=None
         The attacker's own pool: fits an unfitted ``attack`` and gives the rows of the
-        step-calibration copies.
+        shadow federation used for step calibration.
     test_data : tuple (X, y), default=None
         Held-out rows on which the target's accuracy is recorded at every step.
     outsider : bool, default=False
@@ -81,18 +81,19 @@ class MembershipMonitor(NodeCallback):
     max_members : int, default=None
         Attack at most this many member rows per attacked set (a random sample).
     calibration : {"auto", "step", "none"}, default="auto"
-        ``"step"``: re-set the decision threshold at every step from a copy trained to
-        that step (needs ``attack_data`` and a federation estimator that trains in
-        place, such as :class:`~skfedmia.TorchMLPClassifier`); ``"none"``: the attack's
+        ``"step"``: re-set the decision threshold at every step from a shadow federation
+        trained to that step (needs ``attack_data`` and a federation estimator that trains
+        in place, such as :class:`~skfedmia.TorchMLPClassifier`); ``"none"``: the attack's
         own threshold; ``"auto"``: ``"step"`` when ``attack_data`` is given.
     colluding : bool, default=False
         Also run the colluding insiders' attack and node attribution (needs step
         calibration).
     calibration_callback : callable, default=None
-        Called as ``calibration_callback(step=..., node=..., shadow=..., model=...)``
-        with the copy used to calibrate each step and the model attacked at that step.
+        Called after every shadow step as
+        ``calibration_callback(step=..., node=..., shadow=..., model=...)`` with the shadow
+        federation's model and the real model attacked at that step.
     random_state : int, RandomState instance or None, default=None
-        Draws the non-member (and member) samples and the copies' pool rows and seeds.
+        Draws the non-member (and member) samples, the shadow federation's rows and seed.
 
     Attributes
     ----------
@@ -275,7 +276,6 @@ class MembershipMonitor(NodeCallback):
             self._fed_data = (X, y)
             self._cycle_models = {}
         self._before = None
-        self._chains = {}
         self.history_ = []
         self.collusion_ = []
         self.attribution_ = []
@@ -284,80 +284,63 @@ class MembershipMonitor(NodeCallback):
         X_pool, y_pool = self._pool
         classes = np.asarray(federation.classes_)
         keep = np.flatnonzero(np.isin(y_pool, classes))
-        if len(keep) < 6:
+        sizes = [len(i) for i in federation.node_indices_]
+        if len(keep) < 2 * len(sizes) + 2:
             raise ValueError(
-                "attack_data holds fewer than 6 rows with labels the federation knows; "
-                "step calibration needs members, non-members and rows for the other nodes."
+                "attack_data holds too few rows with labels the federation knows for step "
+                f"calibration: {len(keep)}, need at least {2 * len(sizes) + 2}."
             )
         perm = rng.permutation(keep)
-        node_size = max(len(federation.node_indices_[k]) for k in attacked)
-        m = int(min(node_size, len(perm) // 3))
-        self._cal_members = perm[:m]
-        self._cal_nonmembers = perm[m : 2 * m]
-        self._cal_rest = perm[2 * m :]
-        self._cal_rows = np.r_[self._cal_members, self._cal_nonmembers]
-        self._cal_membership = np.r_[np.ones(m, dtype=int), np.zeros(m, dtype=int)]
+        # held-back non-members, then one fixed set of rows per shadow node; when the pool
+        # is smaller than the federation plus these, the shadow nodes' sets shrink alike
+        n_out = int(min(max(sizes), len(perm) // 3))
+        self._cal_nonmembers = perm[:n_out]
+        rest = perm[n_out:]
+        scale = min(1.0, len(rest) / sum(sizes))
+        bounds = np.cumsum([0] + [max(1, int(n * scale)) for n in sizes])
+        self._shadow_nodes = [rest[bounds[j] : bounds[j + 1]] for j in range(len(sizes))]
         self._codes = np.searchsorted(classes, y_pool)  # labels as the federation encodes them
         self._n_classes = len(classes)
-        self._node_sizes = [len(i) for i in federation.node_indices_]
+        estimator = clone(federation.estimator)
+        if "random_state" in estimator.get_params(deep=False):
+            estimator.set_params(random_state=draw_seed(rng))
+        self._shadow = NodeModel(estimator, classes=federation.classes_)
+        self._shadow_before = None
+        self._shadow_steps = 0
 
-    # ------------------------------------------------------------------ copies
-    def _train_copy(self, federation, model, rows):
-        """A copy of ``model`` (``None``: a fresh one) trained one node step on pool rows."""
-        if model is None:
-            estimator = clone(federation.estimator)
-            estimator.set_params(
-                **{
-                    k: draw_seed(self._rng)
-                    for k in estimator.get_params(deep=False)
-                    if k == "random_state"
-                }
-            )
-        else:
-            estimator = model.snapshot().estimator
+    # ------------------------------------------------------------------ shadow federation
+    def _advance_shadow(self, federation, *, step, node, model):
+        """Train the shadow federation's node ``node`` (pool rows): it reaches ``step``."""
+        if node in self.eval_sets_ and self.colluding:
+            self._shadow_before = self._shadow.snapshot() if self._shadow_steps else None
+        rows = self._shadow_nodes[node]
         X_pool, _ = self._pool
         train_epochs(
-            estimator,
+            self._shadow.estimator,
             X_pool[rows],
             self._codes[rows],
             epochs=federation.local_epochs,
             classes=np.arange(self._n_classes),
         )
-        return NodeModel(estimator, classes=federation.classes_)
+        self._shadow_steps += 1
+        if self.calibration_callback is not None:
+            self.calibration_callback(step=step, node=node, shadow=self._shadow, model=model)
 
-    def _advance_chains(self, federation, *, step, node, model):
-        """Bring every attacked node's copy to ``step``."""
-        for k in self.eval_sets_:
-            if k == "all":
-                continue
-            if node == k:
-                rows = self._cal_members
-                self._chains[k] = {
-                    "start": step,
-                    "before": self._before,
-                    "shadow": self._train_copy(federation, self._before, rows),
-                    "step": step,
-                }
-            elif k in self._chains:
-                size = min(self._node_sizes[node], len(self._cal_rest))
-                rows = self._rng.choice(self._cal_rest, size=size, replace=False)
-                chain = self._chains[k]
-                chain["shadow"] = self._train_copy(federation, chain["shadow"], rows)
-                chain["step"] = step
-            if k in self._chains and self.calibration_callback is not None:
-                self.calibration_callback(
-                    step=step, node=k, shadow=self._chains[k]["shadow"], model=model
-                )
+    def _calibration_rows(self, k):
+        members = self._shadow_nodes[k]
+        out = self._cal_nonmembers
+        n = min(len(members), len(out))
+        rows = np.r_[members[:n], out[:n]]
+        return rows, np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)]
 
     def _threshold(self, k):
-        chain = self._chains.get(k)
-        if chain is None:
+        if k == "all":
             return None
         X_pool, y_pool = self._pool
-        rows = self._cal_rows
-        self.attack_.set_params(target=chain["shadow"])
+        rows, membership = self._calibration_rows(k)
+        self.attack_.set_params(target=self._shadow)
         scores = self.attack_.decision_function(X_pool[rows], y_pool[rows])
-        return float(_best_threshold(scores, self._cal_membership)), chain["step"]
+        return float(_best_threshold(scores, membership)), self._shadow_steps - 1
 
     # ------------------------------------------------------------------ every step
     def on_node_end(self, federation, *, step, cycle, node, position, model, **kwargs):
@@ -369,7 +352,7 @@ class MembershipMonitor(NodeCallback):
         if self.attack_ is None:
             self.attack_ = clone(self.attack).set_params(target=model).fit(*self.attack_data)
         if self._calibrate:
-            self._advance_chains(federation, step=step, node=node, model=model)
+            self._advance_shadow(federation, step=step, node=node, model=model)
         names = list(self.eval_sets_)
         sets = [self.eval_sets_[name] for name in names]
         thresholds = {name: self._threshold(name) for name in names if self._calibrate}
@@ -419,13 +402,16 @@ class MembershipMonitor(NodeCallback):
 
     # ------------------------------------------------------------------ colluding
     def _collude(self, federation, step, cycle, node, model, s, single, threshold):
-        chain = self._chains[node]
+        if self._shadow_before is None:
+            return
         X_pool, y_pool = self._pool
-        rows = self._cal_rows
+        rows, membership = self._calibration_rows(node)
+        # weight and threshold from the shadow federation's own step of this node ...
         pair = ColludingInsidersAttack(
-            chain["shadow"], model_before=chain["before"], attack=self.attack_
-        ).fit(X_pool[rows], y_pool[rows], self._cal_membership)
-        pair.set_params(target=model)
+            self._shadow.snapshot(), model_before=self._shadow_before, attack=self.attack_
+        ).fit(X_pool[rows], y_pool[rows], membership)
+        # ... applied to the real models around the node's step
+        pair.set_params(target=model, model_before=self._before)
         scores = pair.decision_function(s["X"], s["y"])
         out = {
             "step": step,
@@ -466,7 +452,7 @@ class MembershipMonitor(NodeCallback):
         )
 
     def on_fit_end(self, federation):
-        for name in ("_rng", "_before", "_chains", "_cycle_models", "_fed_data"):
+        for name in ("_rng", "_before", "_shadow", "_shadow_before", "_cycle_models", "_fed_data"):
             if hasattr(self, name):
                 delattr(self, name)
 
