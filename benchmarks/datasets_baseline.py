@@ -225,7 +225,9 @@ def main(argv=None):
     # generator's features do not depend on n_classes, only the k-means labels do.
     ys = []
     for c in args.classes:
-        X, y = make_purchases(n_samples=20_000, n_classes=c, random_state=args.seed)
+        X, y = make_purchases(
+            n_samples=20_000, n_classes=c, calibrated_for=5_000, random_state=args.seed
+        )
         ys.append(y)
     print(
         f"generated Purchases-like data in {time.perf_counter() - start:.1f} s; "

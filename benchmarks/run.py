@@ -573,6 +573,26 @@ def main(argv=None):
         run_case(args)
         return 0
 
+    import platform
+
+    import torch
+
+    device_name = args.device
+    if args.device != "cpu" and torch.cuda.is_available():
+        device_name = torch.cuda.get_device_name()
+    else:
+        device_name = f"cpu ({platform.processor() or platform.machine()}, "
+        device_name += f"{args.threads} torch thread(s))"
+    path = Path(args.json or RESULTS / f"results-{args.device}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "device": device_name,
+        "torch": torch.__version__,
+        "repeats": args.repeats,
+        "epochs_per_run": args.epochs,
+        "threads": args.threads,
+        "argv": sys.argv[1:] if argv is None else list(argv),
+    }
     results = []
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     for case in args.cases:
@@ -612,28 +632,10 @@ def main(argv=None):
             raise SystemExit(f"case {case} failed")
         line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
         results.append(json.loads(line[len("RESULT ") :]))
+        # written after every case, so a long run that is stopped keeps what it measured
+        path.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
 
-    import platform
-
-    import torch
-
-    device_name = args.device
-    if args.device != "cpu" and torch.cuda.is_available():
-        device_name = torch.cuda.get_device_name()
-    else:
-        device_name = f"cpu ({platform.processor() or platform.machine()}, "
-        device_name += f"{args.threads} torch thread(s))"
     print(_table(results, device_name))
-    path = Path(args.json or RESULTS / f"results-{args.device}.json")
-    meta = {
-        "device": device_name,
-        "torch": torch.__version__,
-        "repeats": args.repeats,
-        "epochs_per_run": args.epochs,
-        "threads": args.threads,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
     print(f"\nwritten: {path}")
     return 0
 

@@ -21,6 +21,16 @@ DENSITY_RANGE = (0.03, 0.10)
 _SPARSE_SHARE = 0.25
 # Spread (log scale) of the customers' activity levels.
 _ACTIVITY_SIGMA = 0.35
+#: Defaults of the generator's knobs, by the number of training rows at which the paper's
+#: MLP reaches the test accuracy of the paper's Table I with them (``calibrated_for``).
+CALIBRATIONS = {
+    10_000: dict(
+        n_groups=40, density=0.11, zipf_exponent=0.8, taste_strength=0.6, mixing=0.3, own_taste=0.5
+    ),
+    5_000: dict(
+        n_groups=40, density=0.08, zipf_exponent=0.8, taste_strength=0.6, mixing=0.3, own_taste=0.0
+    ),
+}
 
 
 def _check_int(value, name, minimum):
@@ -129,11 +139,13 @@ def make_purchases(
     n_features=600,
     n_classes=100,
     *,
-    n_groups=40,
-    density=0.08,
-    zipf_exponent=0.8,
-    taste_strength=0.6,
-    mixing=0.3,
+    calibrated_for=10_000,
+    n_groups=None,
+    density=None,
+    zipf_exponent=None,
+    taste_strength=None,
+    mixing=None,
+    own_taste=None,
     return_X_y=True,
     as_frame=False,
     random_state=None,
@@ -156,11 +168,12 @@ def make_purchases(
        clusters (:func:`relabel_kmeans`), so class sizes are uneven, with a few very small and
        very large classes.
 
-    The defaults are tuned so that the paper's centralized baseline is recognisable with
-    ``n_samples=10_000``, half for training, and the paper's MLP (600-128 tanh, Adam, learning
-    rate 0.001, 100 epochs): train accuracy close to 1, test accuracy falling and membership
-    inference accuracy rising as ``n_classes`` grows from 10 to 100 (see ``docs/datasets.md``
-    for the measured values).
+    The knobs' defaults are calibrated (``calibrated_for``) so that the paper's centralized
+    baseline is recognisable: the paper's MLP (``TorchMLPClassifier()``: 600-128 tanh,
+    dropout, Adam, learning rate 0.001, 100 epochs) trained on ``calibrated_for`` rows of
+    ``make_purchases(n_samples=20_000, ...)`` reaches test accuracy close to the paper's
+    Table I as ``n_classes`` grows from 10 to 100 (see ``docs/datasets.md`` and
+    ``benchmarks/purchases_calibration.py`` for the measured values).
 
     Parameters
     ----------
@@ -170,20 +183,30 @@ def make_purchases(
         Number of binary features (products).
     n_classes : int, default=100
         Number of k-means clusters, hence of classes; the paper uses 10, 20, 50 and 100.
-    n_groups : int, default=40
-        Number of latent customer groups behind the data.
-    density : float, default=0.08
+    calibrated_for : {10_000, 5_000}, default=10_000
+        Training-set size the defaults of the knobs below are calibrated for: 10,000 rows,
+        the paper's size, or 5,000 rows (the earlier calibration, kept so that its data can
+        be generated again). A knob given explicitly overrides its calibrated default.
+    n_groups : int, default=None
+        Number of latent customer groups behind the data (calibrated default: 40).
+    density : float, default=None
         Mean purchase rate of a customer; the realised share of ones is somewhat lower
         (products a customer is likely to buy saturate). With the defaults it lies in
-        ``[0.03, 0.10]`` (about 0.064), the range of real purchase data.
-    zipf_exponent : float, default=0.8
-        Skew of product popularity; 0 makes all products equally popular.
-    taste_strength : float, default=0.6
+        ``[0.03, 0.10]`` (about 0.082 calibrated for 10,000 rows, 0.064 for 5,000), the range
+        of real purchase data (calibrated default: 0.11).
+    zipf_exponent : float, default=None
+        Skew of product popularity; 0 makes all products equally popular (calibrated
+        default: 0.8).
+    taste_strength : float, default=None
         Spread (log scale) of the groups' tastes; larger values give better separated groups
-        and an easier classification task.
-    mixing : float, default=0.3
+        and an easier classification task (calibrated default: 0.6).
+    mixing : float, default=None
         Largest share of a customer's taste taken from a second, random group; larger values
-        blur the groups and make the task harder.
+        blur the groups (calibrated default: 0.3).
+    own_taste : float, default=None
+        Spread (log scale) of every customer's own taste around their group's; larger
+        values spread customers within their group and make the task harder, most at few
+        classes (0 in the 5,000-row calibration).
     return_X_y : bool, default=True
         If True, return ``(X, y)``; else a :class:`~sklearn.utils.Bunch`.
     as_frame : bool, default=False
@@ -230,11 +253,24 @@ def make_purchases(
     n_classes = _check_int(n_classes, "n_classes", 2)
     if n_classes > n_samples:
         raise ValueError(f"n_classes={n_classes} is larger than n_samples={n_samples}.")
+    if calibrated_for not in CALIBRATIONS or isinstance(calibrated_for, bool):
+        raise ValueError(
+            f"calibrated_for must be one of {sorted(CALIBRATIONS)} (training rows the "
+            f"defaults are calibrated for), got {calibrated_for!r}."
+        )
+    preset = CALIBRATIONS[calibrated_for]
+    n_groups = preset["n_groups"] if n_groups is None else n_groups
+    density = preset["density"] if density is None else density
+    zipf_exponent = preset["zipf_exponent"] if zipf_exponent is None else zipf_exponent
+    taste_strength = preset["taste_strength"] if taste_strength is None else taste_strength
+    mixing = preset["mixing"] if mixing is None else mixing
+    own_taste = preset["own_taste"] if own_taste is None else own_taste
     n_groups = _check_int(n_groups, "n_groups", 1)
     density = _check_float(density, "density", 0.0, 1.0, low_open=True, high_open=True)
     zipf_exponent = _check_float(zipf_exponent, "zipf_exponent", 0.0, np.inf, high_open=True)
     taste_strength = _check_float(taste_strength, "taste_strength", 0.0, np.inf, high_open=True)
     mixing = _check_float(mixing, "mixing", 0.0, 1.0)
+    own_taste = _check_float(own_taste, "own_taste", 0.0, np.inf, high_open=True)
 
     rng = check_random_state(random_state)
     # 1. Zipf-like product popularity, products in random order.
@@ -251,6 +287,11 @@ def make_purchases(
     second = rng.randint(n_groups, size=n_samples)
     share = mixing * rng.random_sample(n_samples)[:, None]
     rate = (1.0 - share) * profiles[groups] + share * profiles[second]
+    if own_taste > 0:
+        # every customer's own log-normal taste, mean 1 so that density is unchanged
+        rate = rate * np.exp(
+            own_taste * rng.standard_normal((n_samples, n_features)) - own_taste**2 / 2
+        )
     activity = rng.lognormal(mean=0.0, sigma=_ACTIVITY_SIGMA, size=n_samples)
     activity *= density / np.exp(_ACTIVITY_SIGMA**2 / 2)  # mean activity == density
     # P(bought) = 1 - exp(-rate * activity): close to rate * activity when small, never > 1.

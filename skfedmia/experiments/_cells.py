@@ -70,6 +70,7 @@ def iter_cells(config: ReproductionConfig):
         "n_shadow_models": config.n_shadow_models,
         "batch_size": config.batch_size,
         "device": config.device,
+        "attack_features": config.attack_features,
     }
     for seed in config.seeds:
         for c in config.n_classes:
@@ -93,6 +94,7 @@ def iter_cells(config: ReproductionConfig):
                         "local_epochs": epochs,
                         "n_cycles": config.n_cycles,
                         "attacked_nodes": list(config.attacked_nodes),
+                        "insiders": "step-calibrated, colluding",
                     }
 
 
@@ -137,7 +139,7 @@ def _attack(config, shadow, seed, train_size, pool):
         shadow_size=size,
         disjoint=disjoint,
         attack_estimator=_attack_model(config),
-        features="full",
+        features=config.attack_features,
         random_state=seed,
     )
 
@@ -197,6 +199,8 @@ def run_federated(config: ReproductionConfig, spec: dict, data) -> dict:
         nonmember_data=(split.X_test, split.y_test),
         test_data=(split.X_test, split.y_test),
         outsider=True,
+        calibration="step",
+        colluding=True,
         random_state=draw_seed(rng),
     )
     fed = SequentialFederatedClassifier(
@@ -217,6 +221,8 @@ def run_federated(config: ReproductionConfig, spec: dict, data) -> dict:
         "final_train_accuracy": float(fed.score(split.X_target, split.y_target)),
         "outsider_attack": {k: v for k, v in outsider.items() if k not in ("attacked",)},
         "node_rows": [len(i) for i in fed.node_indices_],
+        "collusion": monitor.collusion_,
+        "attribution": monitor.attribution_,
     }
 
 

@@ -143,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="'auto', 'cpu', 'cuda', 'cuda:<index>' or 'mps' (default: %(default)s)",
     )
     rep.add_argument(
+        "--attack-features",
+        choices=["paper", "full"],
+        default=None,
+        help="attack input: the paper's probability vector and label (default), or 'full' "
+        "(plus the logit-scaled confidence, beyond the paper)",
+    )
+    rep.add_argument(
         "--n-jobs",
         type=_n_jobs,
         default=-1,
@@ -196,6 +203,7 @@ def _config(args):
         "n_test": args.n_test,
         "centralized_epochs": args.centralized_epochs,
         "device": args.device,
+        "attack_features": args.attack_features,
         "n_jobs": None if args.scheduler else args.n_jobs,
         "threads": args.threads,
     }

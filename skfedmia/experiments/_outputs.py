@@ -11,6 +11,7 @@ import pandas as pd
 from ._figures import plot_steps
 from ._store import write_atomic
 from ._tables import PAPER_TABLE1, PAPER_TABLE2, build_tables, build_timings, peak_summary
+from ._verdicts import insider_report_lines, insider_tables
 
 __all__ = ["config_json", "write_report"]
 
@@ -132,6 +133,13 @@ def write_report(records, out, config=None) -> dict:
         "cycle's highest.",
         "",
         _fmt(peaks),
+    ]
+    lines += insider_report_lines(records, paper_table1=PAPER_TABLE1, paper_table2=PAPER_TABLE2)
+    for name in ("collusion", "attribution"):
+        df = insider_tables(records)[name]
+        write_atomic(out / f"{name}.csv", df.to_csv(index=False))
+        paths[name + ".csv"] = out / f"{name}.csv"
+    lines += [
         "## Figures",
         "",
     ]

@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 from skfedmia import SequentialFederatedClassifier, SnapshotRecorder, TorchMLPClassifier
+from skfedmia.attacks.membership import ColludingInsidersAttack
 from skfedmia.attacks.membership._dynamics import (
     LossChangeAttack,
     NodeAttributionAttack,
@@ -80,3 +82,56 @@ def test_errors(memorising_federation):
     assert twin.target is s[0, 1] and twin.model_before is s[0, 0]
     with pytest.raises(ValueError, match="transitions must name"):
         NodeAttributionAttack({}).predict(X[:3], y[:3])
+
+
+def test_loss_change_refuses_models_of_other_classes(memorising_federation):
+    X, y, fed, s = memorising_federation
+    other = TorchMLPClassifier(max_epochs=2, random_state=0).fit(X[:200], y[:200] % 4)
+    with pytest.raises(ValueError, match="same classes"):
+        LossChangeAttack(s[0, 1], model_before=other).fit(X[600:700], y[600:700])
+    fitted = LossChangeAttack(s[0, 1], model_before=s[0, 0]).fit(X[600:700], y[600:700])
+    with pytest.raises(ValueError, match="same classes"):
+        fitted.set_params(model_before=other).decision_function(X[:3], y[:3])
+
+
+def test_node_attribution_misuse(memorising_federation):
+    X, y, fed, s = memorising_federation
+    other = TorchMLPClassifier(max_epochs=2, random_state=0).fit(X[:200], y[:200] % 4)
+    with pytest.raises(ValueError, match="must be a pair"):
+        NodeAttributionAttack({0: s[0, 0]}).predict(X[:3], y[:3])
+    with pytest.raises(TypeError, match="predict_proba"):
+        NodeAttributionAttack({0: (s[0, 0], "model")}).predict(X[:3], y[:3])
+    with pytest.raises(NotFittedError, match="no classes_"):
+        NodeAttributionAttack({0: (s[0, 0], TorchMLPClassifier())}).predict(X[:3], y[:3])
+    with pytest.raises(ValueError, match="same classes"):
+        NodeAttributionAttack({0: (s[0, 0], other)}).predict(X[:3], y[:3])
+    with pytest.raises(ValueError, match="transitions"):
+        NodeAttributionAttack([s[0, 0]]).predict(X[:3], y[:3])
+    with pytest.raises(ValueError, match="y .* is required"):
+        NodeAttributionAttack({0: (s[0, 0], s[0, 1])}).predict(X[:3], None)
+    with pytest.raises(ValueError, match="nodes has 2 entries"):
+        NodeAttributionAttack({0: (s[0, 0], s[0, 1])}).score(X[:3], y[:3], [0, 1])
+
+
+def test_colluding_pair_falls_back_to_the_single_snapshot(memorising_federation):
+    X, y, fed, s = memorising_federation
+    n1 = fed.node_indices_[0]
+    rows = np.r_[n1[:150], np.arange(600, 750)]
+    membership = np.r_[np.ones(150), np.zeros(150)]
+    single = ColludingInsidersAttack(s[1, 0], model_before=s[0, 2], weights=(0.0,))
+    single.fit(X[rows], y[rows], membership)
+    assert single.weight_ == 0.0
+    logit_auc = roc_auc_score(membership, -per_record_loss(s[1, 0], X[rows], y[rows]))
+    assert roc_auc_score(membership, single.decision_function(X[rows], y[rows])) == (
+        pytest.approx(logit_auc)
+    )
+    pair = ColludingInsidersAttack(s[1, 0], model_before=s[0, 2]).fit(X[rows], y[rows], membership)
+    assert pair.calibration_auc_[pair.weight_] >= pair.calibration_auc_[0.0]
+    with pytest.raises(ValueError, match="both members"):
+        pair.fit(X[rows], y[rows], np.ones(300))
+    with pytest.raises(ValueError, match="needs model_before"):
+        ColludingInsidersAttack(s[1, 0]).fit(X[rows], y[rows], membership)
+    with pytest.raises(ValueError, match="weights must be finite"):
+        ColludingInsidersAttack(s[1, 0], model_before=s[0, 2], weights=[-1]).fit(
+            X[rows], y[rows], membership
+        )

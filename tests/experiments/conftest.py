@@ -26,10 +26,13 @@ TINY_ARGS = [
     "2",
     "--n-jobs",
     "1",
+    "--seeds",
+    "0",
     "--quiet",
 ]
 
 TINY = dict(
+    seeds=(0,),
     n_classes=(3,),
     n_nodes=(2,),
     local_epochs=(2,),

@@ -30,12 +30,15 @@ TINY = [
     "200",
     "--centralized-epochs",
     "2",
+    "--seeds",
+    "0",
     "--quiet",
 ]
 
 
 def tiny_config(**kw):
     params = dict(
+        seeds=(0,),
         n_classes=(5,),
         n_nodes=(2, 3),
         local_epochs=(2,),

@@ -46,9 +46,13 @@ def test_store_round_trip_and_atomic_write(tmp_path, monkeypatch):
 def test_config_cells_and_validation():
     config = ReproductionConfig(n_classes=(10, 20), n_nodes=(3,), local_epochs=(5, 7))
     cells = list(iter_cells(config))
-    assert [c["kind"] for c in cells].count("centralized") == 2
-    assert [c["kind"] for c in cells].count("federated") == 4
-    assert len({cell_key(c) for c in cells}) == 6
+    assert config.seeds == (0, 1, 2)  # the paper presets run three seeds
+    assert [c["kind"] for c in cells].count("centralized") == 2 * 3
+    assert [c["kind"] for c in cells].count("federated") == 4 * 3
+    assert len({cell_key(c) for c in cells}) == 18
+    assert {c["attack_features"] for c in cells} == {"paper"}
+    with pytest.raises(ValueError, match="attack_features"):
+        ReproductionConfig(attack_features="logits")
     quick = ReproductionConfig.quick()
     assert quick.n_classes == (50,) and quick.n_nodes == (3, 10)
     with pytest.raises(ValueError, match="dataset must be one of"):

@@ -1,6 +1,7 @@
 """Membership inference: did a record take part in training the target model?"""
 
 from ._dynamics import LossChangeAttack, NodeAttributionAttack, per_record_loss
+from ._insiders import ColludingInsidersAttack
 from ._lira import LikelihoodRatioAttack
 from ._monitor import MembershipMonitor
 from ._rmia import RelativeMembershipInferenceAttack
@@ -9,6 +10,7 @@ from ._shadow_attack import MembershipInferenceAttack
 from ._threshold import ThresholdAttack
 
 __all__ = [
+    "ColludingInsidersAttack",
     "LikelihoodRatioAttack",
     "LossChangeAttack",
     "MembershipInferenceAttack",

@@ -6,8 +6,9 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import check_array, column_or_1d
 
 from ._base import BaseMembershipAttack, aligned_proba
 
@@ -49,6 +50,20 @@ def per_record_loss(model, X, y) -> np.ndarray:
     if unseen.any():
         raise ValueError(f"y has labels the model never saw: {np.unique(y[unseen]).tolist()[:10]}.")
     return _true_class_loss(model, X, cols, classes)
+
+
+def _model_classes(model, name):
+    """``model.classes_`` as an array, or a clear error naming the parameter."""
+    if not hasattr(model, "predict_proba"):
+        raise TypeError(
+            f"`{name}` must be a fitted classifier with predict_proba; got {type(model).__name__}."
+        )
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        raise NotFittedError(
+            f"`{name}` ({type(model).__name__}) has no classes_: pass a fitted classifier."
+        )
+    return np.asarray(classes)
 
 
 def _true_class_loss(model, X, label_index, classes):
@@ -129,17 +144,29 @@ class LossChangeAttack(BaseMembershipAttack):
             random_state=self.random_state,
         )
 
+    def _check_before(self):
+        if self.model_before is None:
+            raise ValueError(
+                "LossChangeAttack needs model_before, the model as it reached the node."
+            )
+        before = _model_classes(self.model_before, "model_before")
+        after = _model_classes(self.target, "target")
+        if not np.array_equal(before, after):
+            raise ValueError(
+                "model_before and target must know the same classes: model_before has "
+                f"{before.tolist()[:20]}, target has {after.tolist()[:20]}. A loss change "
+                "is only defined between two states of one model."
+            )
+
     def _drop(self, X, label_index):
+        self._check_before()
         classes = self.target_classes_
         return _true_class_loss(self.model_before, X, label_index, classes) - _true_class_loss(
             self.target, X, label_index, classes
         )
 
     def _fit(self, X, y, label_index):
-        if self.model_before is None:
-            raise ValueError(
-                "LossChangeAttack needs model_before, the model as it reached the node."
-            )
+        self._check_before()
         drops = self._drop(X, label_index)
         self.threshold_ = float(np.quantile(drops, 1 - self.target_fpr))
         self.slope_ = 1.0 / (float(np.std(drops)) or 1.0)
@@ -177,32 +204,97 @@ class NodeAttributionAttack(BaseEstimator):
     (4,)
     """
 
+    _parameter_constraints: dict = {"transitions": [dict]}
+
     def __init__(self, transitions):
         self.transitions = transitions
 
     def __sklearn_clone__(self):
         return type(self)(self.transitions)
 
-    def loss_drops(self, X, y):
-        """Loss drop of every record across every node's step, ``(n_samples, n_nodes)``."""
+    def _checked_transitions(self):
+        self._validate_params()
         if not self.transitions:
             raise ValueError("transitions must name at least one node.")
+        reference = None
+        for node, pair in self.transitions.items():
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(
+                    f"transitions[{node!r}] must be a pair (model_before, model_after); got "
+                    f"{type(pair).__name__}."
+                )
+            for name, model in zip(("model_before", "model_after"), pair):
+                classes = _model_classes(model, f"transitions[{node!r}] {name}")
+                if reference is None:
+                    reference = classes
+                elif not np.array_equal(classes, reference):
+                    raise ValueError(
+                        f"every model in transitions must know the same classes; "
+                        f"transitions[{node!r}] {name} has {classes.tolist()[:20]}, others "
+                        f"{reference.tolist()[:20]}."
+                    )
+        return self.transitions
+
+    def loss_drops(self, X, y):
+        """Loss drop of every record across every node's step, ``(n_samples, n_nodes)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            True labels, among the models' classes.
+
+        Returns
+        -------
+        drops : ndarray of shape (n_samples, n_nodes)
+        """
+        transitions = self._checked_transitions()
+        if y is None:
+            raise ValueError("y (the records' true labels) is required.")
         X = check_array(X, ensure_all_finite=True)
+        y = column_or_1d(y)
+        if len(y) != len(X):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels.")
         return np.column_stack(
             [
                 per_record_loss(before, X, y) - per_record_loss(after, X, y)
-                for before, after in self.transitions.values()
+                for before, after in transitions.values()
             ]
         )
 
     def predict(self, X, y):
-        """The node each record is attributed to."""
+        """The node each record is attributed to.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        nodes : ndarray of shape (n_samples,)
+        """
+        drops = self.loss_drops(X, y)
         nodes = np.asarray(list(self.transitions))
-        return nodes[self.loss_drops(X, y).argmax(axis=1)]
+        return nodes[drops.argmax(axis=1)]
 
     def score(self, X, y, nodes):
-        """Share of records attributed to their true node."""
-        nodes = np.asarray(nodes)
-        if len(nodes) != len(y):
-            raise ValueError(f"nodes has {len(nodes)} entries for {len(y)} records.")
+        """Share of records attributed to their true node.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        nodes : array-like of shape (n_samples,)
+            The node that holds each record.
+
+        Returns
+        -------
+        accuracy : float
+        """
+        nodes = column_or_1d(nodes)
+        if y is None or len(nodes) != len(y):
+            raise ValueError(
+                f"nodes has {len(nodes)} entries for {0 if y is None else len(y)} records."
+            )
         return float(np.mean(self.predict(X, y) == nodes))
