@@ -250,7 +250,7 @@ def main(argv=None):
     print(f"[{time.perf_counter() - start:.0f} s]", flush=True)
     if not args.no_location:
         if LOCATION.is_file():
-            X, y = load_location(path=LOCATION)
+            X, y = load_location(path=LOCATION, return_X_y=True)
             # 5,010 rows: 1,250 target, 1,250 test, 2,510 shadow pool.
             (values,) = run_tasks(
                 X,

@@ -48,7 +48,7 @@ grid_parallel
     checked to be identical.
 
 Results go to a table on stdout and to JSON (``--json``, default
-``benchmarks/results-<device>.json``).
+``docs/results/benchmarks/results-<device>.json``).
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+RESULTS = ROOT / "docs" / "results" / "benchmarks"  # where published results live
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -582,7 +583,8 @@ def main(argv=None):
     else:
         device_name = f"cpu ({platform.processor() or platform.machine()}, "
         device_name += f"{args.threads} torch thread(s))"
-    path = Path(args.json or HERE / f"results-{args.device}.json")
+    path = Path(args.json or RESULTS / f"results-{args.device}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "device": device_name,
         "torch": torch.__version__,

@@ -14,12 +14,13 @@ _WHERE = {
     "MembershipInferenceAttack": ".attacks",
     "MembershipMonitor": ".attacks",
     "NodeAttributionAttack": ".attacks",
+    "RelativeMembershipInferenceAttack": ".attacks",
     "SequentialFederatedClassifier": ".federated",
     "SnapshotRecorder": ".federated",
     "ThresholdAttack": ".attacks",
     "TorchMLPClassifier": ".neural_net",
     "attack_report": ".metrics",
-    "make_membership_scorer": ".metrics",
+    "make_membership_scorer": ".attacks.membership",
     "tpr_at_fpr": ".metrics",
 }
 _SUBMODULES = ("datasets", "defenses", "metrics")

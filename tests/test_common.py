@@ -15,6 +15,7 @@ from skfedmia.attacks.membership import (
     LikelihoodRatioAttack,
     LossChangeAttack,
     MembershipInferenceAttack,
+    RelativeMembershipInferenceAttack,
     ThresholdAttack,
 )
 
@@ -50,6 +51,9 @@ ESTIMATORS = [
     ),
     ThresholdAttack(_feature_agnostic_target(), random_state=0),
     LikelihoodRatioAttack(_feature_agnostic_target(), n_shadow_models=2, random_state=0),
+    RelativeMembershipInferenceAttack(
+        _feature_agnostic_target(), n_shadow_models=1, random_state=0
+    ),
     LossChangeAttack(_feature_agnostic_target(), model_before=_feature_agnostic_target()),
 ]
 
@@ -113,6 +117,7 @@ EXPECTED_FAILED_CHECKS = {
     "MembershipInferenceAttack": _ATTACK_FAILURES,
     "ThresholdAttack": _ATTACK_FAILURES,
     "LikelihoodRatioAttack": _ATTACK_FAILURES,
+    "RelativeMembershipInferenceAttack": _ATTACK_FAILURES,
     # no shadow split: one row is enough to set a threshold
     "LossChangeAttack": {k: v for k, v in _ATTACK_FAILURES.items() if k != "check_fit2d_1sample"},
 }

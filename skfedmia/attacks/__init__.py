@@ -7,6 +7,7 @@ from .membership import (
     MembershipInferenceAttack,
     MembershipMonitor,
     NodeAttributionAttack,
+    RelativeMembershipInferenceAttack,
     ThresholdAttack,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "MembershipInferenceAttack",
     "MembershipMonitor",
     "NodeAttributionAttack",
+    "RelativeMembershipInferenceAttack",
     "ThresholdAttack",
 ]

@@ -59,15 +59,77 @@ def get_data_home(data_home=None) -> Path:
     return Path(os.fspath(data_home)).expanduser()
 
 
+#: File that marks a folder as a data home skfedmia created (and so may delete).
+DATA_HOME_MARKER = ".skfedmia-data-home"
+
+
+def _make_data_home(home) -> Path:
+    """Create the data home folder if needed, with the marker that lets it be cleared."""
+    home = Path(home)
+    home.mkdir(parents=True, exist_ok=True)
+    marker = home / DATA_HOME_MARKER
+    if not marker.exists():
+        marker.write_text(
+            "This folder was created by skfedmia to hold downloaded data sets;\n"
+            "skfedmia.datasets.clear_data_home() may delete it.\n"
+        )
+    return home
+
+
 def clear_data_home(data_home=None) -> None:
     """Delete the data home folder and everything in it (see :func:`get_data_home`).
+
+    Only a folder that skfedmia created for downloads is deleted: it holds a marker file,
+    ``.skfedmia-data-home``. An empty path, the current directory, the home directory, a
+    filesystem root, a file, or a folder without the marker are refused with a
+    ``ValueError`` and nothing is deleted. A data home that does not exist is left as is.
 
     Parameters
     ----------
     data_home : str or path-like, default=None
         Folder to delete; the default data home when None.
+
+    Raises
+    ------
+    ValueError
+        When the folder is not one skfedmia may delete; the message says why.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skfedmia.datasets import clear_data_home
+    >>> clear_data_home(os.getcwd())
+    Traceback (most recent call last):
+    ...
+    ValueError: clear_data_home refuses to delete ...: it is the current directory.
     """
-    shutil.rmtree(get_data_home(data_home), ignore_errors=True)
+    if data_home is not None and not os.fspath(data_home).strip():
+        raise ValueError(
+            "clear_data_home needs a folder to delete; got an empty path, which would mean "
+            "the current directory. Pass None for the default data home."
+        )
+    home = get_data_home(data_home)
+    if not home.exists() and not home.is_symlink():
+        return
+    resolved = home.resolve()
+    reasons = {
+        Path.cwd().resolve(): "it is the current directory",
+        Path.home().resolve(): "it is the home directory",
+        Path(resolved.anchor): "it is a filesystem root",
+    }
+    why = reasons.get(resolved)
+    if why is None and not resolved.is_dir():
+        why = "it is not a folder"
+    if why is None and Path.cwd().resolve().is_relative_to(resolved):
+        why = "it holds the current directory"
+    if why is None and not (resolved / DATA_HOME_MARKER).is_file():
+        why = (
+            f"skfedmia did not create it (it has no {DATA_HOME_MARKER} marker file); delete "
+            "it yourself if that is what you mean"
+        )
+    if why is not None:
+        raise ValueError(f"clear_data_home refuses to delete {str(home)!r}: {why}.")
+    shutil.rmtree(resolved)
 
 
 def _as_output(

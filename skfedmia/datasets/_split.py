@@ -9,6 +9,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils import _safe_indexing as safe_indexing
 
+from ..utils._random import draw_seed
+
 __all__ = ["attack_split"]
 
 _POOLS = ("target", "shadow", "test")
@@ -128,7 +130,7 @@ def attack_split(X, y, *, n_target, n_test, n_shadow=None, random_state=None, st
                 take, rest = train_test_split(
                     rest,
                     train_size=size,
-                    random_state=rng.randint(np.iinfo(np.int32).max),
+                    random_state=draw_seed(rng),
                     stratify=stratify[rest],
                 )
                 chosen[pool] = take

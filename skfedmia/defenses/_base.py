@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import numbers
+from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
+
+from ..utils._validation import check_params
 
 __all__ = ["BaseDefense", "NoiseModel"]
 
@@ -36,30 +38,15 @@ class NoiseModel:
     pruned: bool = False
 
 
-def _check_positive(value, name, *, allow_zero=False, allow_none=False):
-    if value is None and allow_none:
-        return
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    ok = ok and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        none = " or None" if allow_none else ""
-        raise ValueError(f"{name} must be a finite number {bound}{none}, got {value!r}.")
-
-
-def _check_fraction(value, name):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not (ok and 0.0 <= value < 1.0):
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}.")
-
-
-class BaseDefense(BaseEstimator):
+class BaseDefense(BaseEstimator, metaclass=ABCMeta):
     """Base class of the defenses applied to the flat parameter update a node sends on.
 
-    Subclasses store their parameters in ``__init__`` untouched, implement
-    ``_check_params`` (raising ``ValueError`` naming the bad parameter), ``_apply`` on a
+    Subclasses store their parameters in ``__init__`` untouched, declare them in
+    ``_parameter_constraints`` (checked at every public call), implement ``_apply`` on a
     1-D torch tensor, and ``_noise_model`` describing the defense to an attacker.
     """
+
+    _parameter_constraints: dict = {}
 
     def apply(self, update, random_state=None):
         """Return the defended copy of a flat update.
@@ -110,12 +97,13 @@ class BaseDefense(BaseEstimator):
         self._check_params()
         return self._noise_model()
 
-    # -- to be implemented -------------------------------------------------------------
-    def _check_params(self):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _check_params(self):
+        check_params(self)
 
-    def _apply(self, update, rng):  # pragma: no cover - abstract
-        raise NotImplementedError
+    # -- to be implemented -------------------------------------------------------------
+    @abstractmethod
+    def _apply(self, update, rng):
+        """Defend a 1-D torch tensor (a copy the caller owns) with numpy generator ``rng``."""
 
     def _noise_model(self):
         return NoiseModel()

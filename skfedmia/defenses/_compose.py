@@ -31,15 +31,18 @@ class Compose(BaseDefense):
     array([0.6, 0. , 0.8, 0. ])
     """
 
+    _parameter_constraints: dict = {"defenses": [list, tuple]}
+
     def __init__(self, defenses=()):
         self.defenses = defenses
 
     def _check_params(self):
-        if isinstance(self.defenses, (str, bytes)) or not hasattr(self.defenses, "__iter__"):
-            raise ValueError(f"defenses must be a list of defenses, got {self.defenses!r}.")
-        for step in self.defenses:
+        super()._check_params()
+        for i, step in enumerate(self.defenses):
             if not callable(getattr(step, "apply", None)):
-                raise ValueError(f"defenses must only hold defense objects, got {step!r}.")
+                raise ValueError(
+                    f"defenses[{i}] must be a defense object with an `apply` method, got {step!r}."
+                )
 
     def _apply(self, update, rng):
         for step in self.defenses:

@@ -8,11 +8,12 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from ..utils._validation import check_params
 from ._accountant import ACCOUNTANTS, compute_epsilon
-from ._base import _check_positive
 
 __all__ = ["DPSGD"]
 
@@ -70,6 +71,13 @@ class DPSGD(BaseEstimator):
     True
     """
 
+    _parameter_constraints: dict = {
+        "noise_multiplier": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_grad_norm": [Interval(numbers.Real, 0, None, closed="neither")],
+        "delta": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "accountant": [StrOptions(set(ACCOUNTANTS))],
+    }
+
     def __init__(self, noise_multiplier=1.0, max_grad_norm=1.0, delta=1e-5, accountant="rdp"):
         self.noise_multiplier = noise_multiplier
         self.max_grad_norm = max_grad_norm
@@ -77,14 +85,7 @@ class DPSGD(BaseEstimator):
         self.accountant = accountant
 
     def _check_params(self):
-        _check_positive(self.noise_multiplier, "noise_multiplier", allow_zero=True)
-        _check_positive(self.max_grad_norm, "max_grad_norm")
-        if not (isinstance(self.delta, numbers.Real) and 0 < self.delta < 1):
-            raise ValueError(f"delta must be a number in (0, 1), got {self.delta!r}.")
-        if self.accountant not in ACCOUNTANTS:
-            raise ValueError(
-                f"accountant must be one of {list(ACCOUNTANTS)}, got {self.accountant!r}."
-            )
+        check_params(self)
 
     def per_example_gradients(self, model, X, y, loss_fn=None):
         """Gradients of every example, stacked along a new first axis.

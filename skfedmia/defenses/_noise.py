@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
+
 import torch
+from sklearn.utils._param_validation import Interval
 
 from ._accountant import compute_epsilon
-from ._base import BaseDefense, NoiseModel, _check_positive, _draw
+from ._base import BaseDefense, NoiseModel, _draw
 
 __all__ = ["ClipNorm", "GaussianNoise", "LaplaceNoise"]
 
@@ -37,11 +40,12 @@ class ClipNorm(BaseDefense):
     array([0.6, 0.8])
     """
 
+    _parameter_constraints: dict = {
+        "max_norm": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+
     def __init__(self, max_norm=1.0):
         self.max_norm = max_norm
-
-    def _check_params(self):
-        _check_positive(self.max_norm, "max_norm")
 
     def _apply(self, update, rng):
         return _clip(update, self.max_norm)
@@ -77,13 +81,14 @@ class GaussianNoise(BaseDefense):
     (4,)
     """
 
+    _parameter_constraints: dict = {
+        "sigma": [Interval(numbers.Real, 0, None, closed="left")],
+        "clip_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
+    }
+
     def __init__(self, sigma=0.01, clip_norm=None):
         self.sigma = sigma
         self.clip_norm = clip_norm
-
-    def _check_params(self):
-        _check_positive(self.sigma, "sigma", allow_zero=True)
-        _check_positive(self.clip_norm, "clip_norm", allow_none=True)
 
     def _apply(self, update, rng):
         if self.clip_norm is not None:
@@ -144,11 +149,12 @@ class LaplaceNoise(BaseDefense):
     (3,)
     """
 
+    _parameter_constraints: dict = {
+        "scale": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
     def __init__(self, scale=0.01):
         self.scale = scale
-
-    def _check_params(self):
-        _check_positive(self.scale, "scale", allow_zero=True)
 
     def _apply(self, update, rng):
         if self.scale > 0:

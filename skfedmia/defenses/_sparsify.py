@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
+from sklearn.utils._param_validation import Interval
 
-from ._base import BaseDefense, NoiseModel, _check_fraction, _draw
+from ._base import BaseDefense, NoiseModel, _draw
 
 __all__ = ["TopKSparsification", "RandomPruning"]
 
@@ -48,11 +50,12 @@ class TopKSparsification(BaseDefense):
     array([ 0., -3.,  0.,  2.])
     """
 
+    _parameter_constraints: dict = {
+        "fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+    }
+
     def __init__(self, fraction=0.9):
         self.fraction = fraction
-
-    def _check_params(self):
-        _check_fraction(self.fraction, "fraction")
 
     def _apply(self, update, rng):
         return _zero_first(update, self.fraction, lambda: update.abs())
@@ -77,11 +80,12 @@ class RandomPruning(BaseDefense):
     5
     """
 
+    _parameter_constraints: dict = {
+        "fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+    }
+
     def __init__(self, fraction=0.5):
         self.fraction = fraction
-
-    def _check_params(self):
-        _check_fraction(self.fraction, "fraction")
 
     def _apply(self, update, rng):
         return _zero_first(

@@ -6,7 +6,6 @@ import copy
 import numbers
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 from tqdm.auto import tqdm
 
@@ -117,41 +116,21 @@ class FederatedAveragingClassifier(BaseFederatedClassifier):
         self.random_state = random_state
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, nodes=None, validation_data=None):
-        """Split the rows across nodes and run ``n_rounds`` rounds of federated averaging.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        nodes : array-like of shape (n_samples,), default=None
-            The node holding each row.
-        validation_data : tuple (X_val, y_val), default=None
-
-        Returns
-        -------
-        self
-        """
+    def _check_fit_params(self):
         if self.optimizer_state == "travel":
             raise ValueError(
                 "optimizer_state='travel' has no meaning in federated averaging; "
                 "use 'reset' or 'local'."
             )
-        X, y, y_enc, rng = self._validate_fit_data(X, y, nodes)
-        validation = self._validate_validation(validation_data)
+
+    def _fit_nodes(self, X, y, y_enc, node_data, validation, rng):
         classes = np.arange(len(self.classes_))
-        node_data = self._prepare_node_data(X, y_enc, rng)
         # every node starts from the same initial model, as federated averaging requires
         seed = draw_seed(rng)
         template = self._new_estimator(seed)
         self.estimator_ = template
         weights = np.array([len(yk) for _, yk in node_data], dtype=np.float64)
         weights /= weights.sum()
-        self.history_ = []
-        callbacks = self._prepare_callbacks()
-        if callbacks:
-            self._notify("on_fit_begin", X, y)
         locals_ = [None] * self.n_nodes_
         global_params = None
         step = 0
@@ -211,6 +190,3 @@ class FederatedAveragingClassifier(BaseFederatedClassifier):
                     validation=validation,
                 )
                 self.history_[-1]["label"] = f"R{rnd + 1}avg"
-        if callbacks:
-            self._notify("on_fit_end")
-        return self

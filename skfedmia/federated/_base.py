@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import numbers
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
-from ..metrics._fit_data import record_fit_data
+from ..utils._fit_data import record_fit_data
 from ..utils._random import draw_seed
 from ._adapters import reset_optimizer
 from ._callbacks import NodeCallback, NodeModel
@@ -32,8 +32,15 @@ def _estimator_has(attr):
     return check
 
 
-class BaseFederatedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
-    """Shared machinery of federated classifiers; not for direct use."""
+class BaseFederatedClassifier(
+    ClassifierMixin, MetaEstimatorMixin, BaseEstimator, metaclass=ABCMeta
+):
+    """Shared machinery of federated classifiers; not for direct use.
+
+    :meth:`fit` is a template: it checks the parameters and the data, splits the rows
+    into nodes (resampled by ``sampler`` if one is given), opens ``history_`` and the
+    hooks, then hands over to :meth:`_fit_nodes`, the one method a federation implements.
+    """
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["partial_fit", "predict"]), None],
@@ -153,7 +160,8 @@ class BaseFederatedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
             elif hook == "on_node_end":
                 cb(self, *args, **kwargs)
 
-    def _node_model(self):
+    def _live_view(self):
+        """The model being trained, as a live :class:`NodeModel` (not a copy)."""
         return NodeModel(self.estimator_, classes=self.classes_)
 
     def _record(self, *, step, cycle, node, position, Xk, yk, validation):
@@ -190,7 +198,7 @@ class BaseFederatedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
                 cycle=cycle,
                 node=node,
                 position=position,
-                model=self._node_model(),
+                model=self._live_view(),
                 X=X[idx],
                 y=y[idx],
                 indices=idx,
@@ -215,8 +223,57 @@ class BaseFederatedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
         if not first:
             reset_optimizer(estimator)
 
+    # ------------------------------------------------------------------ fitting
+    def _check_fit_params(self):
+        """Checks of parameter combinations beyond ``_parameter_constraints``."""
+
     @abstractmethod
-    def fit(self, X, y, *, nodes=None, validation_data=None): ...
+    def _fit_nodes(self, X, y, y_enc, node_data, validation, rng):
+        """Train across the nodes; set ``estimator_`` and fill ``history_``.
+
+        Parameters
+        ----------
+        X, y : ndarray
+            The validated training data, labels as given.
+        y_enc : ndarray of int
+            The labels encoded as ``0 .. n_classes - 1``.
+        node_data : list of (X_k, y_k)
+            Each node's rows, after resampling, labels encoded.
+        validation : (X_val, y_val_encoded) or None
+        rng : numpy.random.RandomState
+            The federation's generator, already advanced past the node split.
+        """
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, *, nodes=None, validation_data=None):
+        """Split the rows across nodes and train the federation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        nodes : array-like of shape (n_samples,), default=None
+            The node holding each row (any labels), as in a real federation. Overrides
+            ``n_nodes`` and ``partition``.
+        validation_data : tuple (X_val, y_val), default=None
+            Scored after every node step into ``history_``.
+
+        Returns
+        -------
+        self
+        """
+        self._check_fit_params()
+        X, y, y_enc, rng = self._validate_fit_data(X, y, nodes)
+        validation = self._validate_validation(validation_data)
+        node_data = self._prepare_node_data(X, y_enc, rng)
+        self.history_ = []
+        callbacks = self._prepare_callbacks()
+        if callbacks:
+            self._notify("on_fit_begin", X, y)
+        self._fit_nodes(X, y, y_enc, node_data, validation, rng)
+        if callbacks:
+            self._notify("on_fit_end")
+        return self
 
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X):
@@ -268,4 +325,4 @@ class BaseFederatedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
     def node_model(self) -> NodeModel:
         """The final model as a standalone fitted classifier (a frozen copy)."""
         check_is_fitted(self)
-        return self._node_model().snapshot()
+        return self._live_view().snapshot()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import HasMethods, StrOptions
 
+from ..utils._validation import check_params
 from ._adapters import freeze
 
 __all__ = ["NodeCallback", "NodeModel", "SnapshotRecorder"]
@@ -40,6 +45,11 @@ class NodeModel(ClassifierMixin, BaseEstimator):
     >>> NodeModel(inner, classes=["no", "yes"]).predict([[3.0]])
     array(['yes'], dtype='<U3')
     """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["predict"])],
+        "classes": ["array-like"],
+    }
 
     def __init__(self, estimator, classes):
         self.estimator = estimator
@@ -98,6 +108,8 @@ class NodeCallback(BaseEstimator):
     ...     def on_node_end(self, federation, *, cycle, node, **kwargs):
     ...         print(f"C{cycle + 1}N{node + 1}")
     """
+
+    _parameter_constraints: dict = {}
 
     def on_fit_begin(self, federation, X, y):
         """Called before the first node trains, with the whole training data."""
@@ -158,16 +170,34 @@ class SnapshotRecorder(NodeCallback):
     [(0, 0), (0, 1), (0, 2), (1, 0)]
     """
 
+    _parameter_constraints: dict = {"steps": [StrOptions({"all"}), Iterable]}
+
     def __init__(self, steps="all"):
         self.steps = steps
 
-    def on_fit_begin(self, federation, X, y):
+    def _wanted_steps(self):
+        check_params(self)
         if isinstance(self.steps, str):
             if self.steps != "all":
-                raise ValueError(f"steps must be 'all' or (cycle, node) pairs, got {self.steps!r}")
-            self._wanted = None
-        else:
-            self._wanted = {(int(c), int(n)) for c, n in self.steps}
+                raise ValueError(
+                    "The 'steps' parameter of SnapshotRecorder must be 'all' or an iterable "
+                    f"of (cycle, node) pairs. Got {self.steps!r} instead."
+                )
+            return None
+        wanted = set()
+        for pair in self.steps:
+            try:
+                cycle, node = pair
+                wanted.add((int(cycle), int(node)))
+            except (TypeError, ValueError):
+                raise ValueError(
+                    "The 'steps' parameter of SnapshotRecorder must be 'all' or an iterable "
+                    f"of (cycle, node) pairs of integers. Got the item {pair!r}."
+                ) from None
+        return wanted
+
+    def on_fit_begin(self, federation, X, y):
+        self._wanted = self._wanted_steps()
         self.snapshots_ = []
 
     def on_node_end(self, federation, *, step, cycle, node, position, model, **kwargs):
@@ -183,8 +213,36 @@ class SnapshotRecorder(NodeCallback):
             )
 
     def get(self, cycle: int, node: int) -> NodeModel:
-        """The model kept after ``node`` trained in ``cycle``."""
-        for snap in self.snapshots_:
+        """The model kept after ``node`` trained in ``cycle``.
+
+        Parameters
+        ----------
+        cycle, node : int
+            Counted from 0, as in ``history_``.
+
+        Returns
+        -------
+        model : NodeModel
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before the federation this recorder was given to has been fitted.
+        ValueError
+            When that step was not kept; the message lists the steps that were.
+        """
+        snapshots = getattr(self, "snapshots_", None)
+        if snapshots is None:
+            raise NotFittedError(
+                "This SnapshotRecorder has recorded nothing yet: pass it in a federation's "
+                "`callbacks` and fit the federation first."
+            )
+        for snap in snapshots:
             if snap["cycle"] == cycle and snap["node"] == node:
                 return snap["model"]
-        raise KeyError(f"No snapshot was kept for cycle={cycle}, node={node}.")
+        kept = [(s["cycle"], s["node"]) for s in snapshots]
+        shown = ", ".join(map(str, kept[:12])) + (" ..." if len(kept) > 12 else "")
+        raise ValueError(
+            f"No snapshot was kept for cycle={cycle!r}, node={node!r}; the (cycle, node) "
+            f"steps kept are: {shown or 'none'}."
+        )

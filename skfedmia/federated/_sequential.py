@@ -5,7 +5,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from tqdm.auto import tqdm
 
@@ -88,12 +87,13 @@ class SequentialFederatedClassifier(BaseFederatedClassifier):
         The final model (trained on integer-encoded labels; use this object's ``predict``).
     classes_ : ndarray of shape (n_classes,)
         All labels seen across nodes.
-    nodes_ : ndarray of shape (n_nodes_,)
+    nodes_ : ndarray of shape (n_nodes,)
         Node labels (``0 .. n_nodes - 1`` unless ``nodes`` was given).
     n_nodes_ : int
+        Number of nodes.
     node_indices_ : list of ndarray
         Row indices (into ``X`` given to ``fit``) held by each node.
-    node_orders_ : ndarray of shape (n_cycles, n_nodes_)
+    node_orders_ : ndarray of shape (n_cycles, n_nodes)
         The order in which nodes trained in each cycle.
     history_ : list of dict
         One record per node step: ``step``, ``cycle``, ``node``, ``position``, ``label``
@@ -170,36 +170,11 @@ class SequentialFederatedClassifier(BaseFederatedClassifier):
             return np.tile(base, (self.n_cycles, 1))
         return np.stack([rng.permutation(self.n_nodes_) for _ in range(self.n_cycles)])
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, nodes=None, validation_data=None):
-        """Split the rows across nodes and train the model cycle after cycle.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        nodes : array-like of shape (n_samples,), default=None
-            The node holding each row (any labels), as in a real federation. Overrides
-            ``n_nodes`` and ``partition``.
-        validation_data : tuple (X_val, y_val), default=None
-            Scored after every node step into ``history_``.
-
-        Returns
-        -------
-        self
-        """
-        X, y, y_enc, rng = self._validate_fit_data(X, y, nodes)
-        validation = self._validate_validation(validation_data)
+    def _fit_nodes(self, X, y, y_enc, node_data, validation, rng):
         classes = np.arange(len(self.classes_))
-        node_data = self._prepare_node_data(X, y_enc, rng)
         self.node_orders_ = self._node_orders(rng)
         seed = None if self.random_state is None else draw_seed(rng)
         self.estimator_ = self._new_estimator(seed)
-        self.history_ = []
-        callbacks = self._prepare_callbacks()
-        if callbacks:
-            self._notify("on_fit_begin", X, y)
-
         n_steps = self.n_cycles * self.n_nodes_
         node_states = {}
         progress = tqdm(total=n_steps, disable=not self.verbose, desc="node steps", unit="step")
@@ -247,6 +222,3 @@ class SequentialFederatedClassifier(BaseFederatedClassifier):
                     )
                     progress.update()
                     step += 1
-        if callbacks:
-            self._notify("on_fit_end")
-        return self

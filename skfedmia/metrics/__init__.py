@@ -1,17 +1,15 @@
-"""Metrics of membership attacks, and scorers that run an attack inside ``GridSearchCV``."""
+"""Metrics of membership attacks (ROC, TPR at low FPR, reports with intervals); knows no attack."""
 
+from ..utils._fit_data import get_fit_data, record_fit_data
 from ._attack_metrics import attack_roc_curve, membership_advantage, tpr_at_fpr
-from ._fit_data import get_fit_data, record_fit_data
 from ._plot import plot_attack_roc
 from ._report import AttackReport, attack_report
-from ._scorer import make_membership_scorer
 
 __all__ = [
     "AttackReport",
     "attack_report",
     "attack_roc_curve",
     "get_fit_data",
-    "make_membership_scorer",
     "membership_advantage",
     "plot_attack_roc",
     "record_fit_data",

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import numbers
 
 import numpy as np
 import torch
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.dataset import Dataset as SkorchDataset
 from skorch.utils import to_tensor
 
-from ..metrics._fit_data import record_fit_data
 from ..utils._device import resolve_device
+from ..utils._fit_data import record_fit_data
 from ..utils._random import draw_seed
+from ..utils._validation import check_params
 from ._data import TensorBatchIterator, TensorDataset
-from ._module import MLPModule
+from ._module import ACTIVATIONS, MLPModule
 
 __all__ = ["TorchMLPClassifier"]
+
+# skorch >= 1.3 threads the calling method through its fit loop for metadata routing
+_ROUTES_FIT_LOOP = "_routing_method" in inspect.signature(NeuralNet.fit_loop).parameters
 
 
 def build_optimizer(optimizer, args, kwargs):
@@ -97,6 +103,11 @@ class TorchMLPClassifier(NeuralNetClassifier):
         exactly; torch's global generator is left as it was.
     classes : array-like or None, default=None
         All class labels, when known before the data is seen (as for ``partial_fit``).
+    on_interrupt : {"raise", "stop"}, default="raise"
+        What Ctrl-C (``KeyboardInterrupt``) during training does. ``"raise"`` lets it
+        propagate out of ``fit``/``partial_fit``, so that no caller mistakes a half-trained
+        model for a finished one; ``"stop"`` is skorch's behaviour: training ends early and
+        ``fit`` returns normally, with the epochs run so far in ``history_``.
     **kwargs
         Any other skorch parameter (``optimizer__weight_decay``, ``iterator_train__shuffle``,
         ``module__...``, ``callbacks__...``).
@@ -134,6 +145,25 @@ class TorchMLPClassifier(NeuralNetClassifier):
     True
     """
 
+    _parameter_constraints: dict = {
+        "module": [callable, HasMethods(["forward"])],
+        "hidden_layer_sizes": [tuple, list],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "criterion": [callable],
+        "optimizer": [callable],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), Options(int, {-1})],
+        "train_split": [callable, None],
+        "callbacks": [list, tuple, StrOptions({"disable"}), None],
+        "verbose": ["verbose"],
+        "device": [str, torch.device, None],
+        "random_state": ["random_state"],
+        "classes": ["array-like", None],
+        "on_interrupt": [StrOptions({"raise", "stop"})],
+    }
+
     def __init__(
         self,
         module=MLPModule,
@@ -152,6 +182,7 @@ class TorchMLPClassifier(NeuralNetClassifier):
         device="auto",
         random_state=None,
         classes=None,
+        on_interrupt="raise",
         **kwargs,
     ):
         super().__init__(
@@ -172,6 +203,7 @@ class TorchMLPClassifier(NeuralNetClassifier):
         self.activation = activation
         self.dropout = dropout
         self.random_state = random_state
+        self.on_interrupt = on_interrupt
 
     # ------------------------------------------------------------------ device
     @contextlib.contextmanager
@@ -209,7 +241,12 @@ class TorchMLPClassifier(NeuralNetClassifier):
 
     def __setstate__(self, state):
         requested = state.get("device", "auto")
-        state["device"] = str(resolve_device(requested))
+        try:
+            state["device"] = str(resolve_device(requested))
+        except ValueError:
+            # saved on a GPU, loaded where there is none: skorch maps the tensors to the
+            # CPU (and warns about it)
+            state["device"] = "cpu"
         super().__setstate__(state)
         self.device = requested
         if "device_" in state:
@@ -307,7 +344,33 @@ class TorchMLPClassifier(NeuralNetClassifier):
                 )
 
     # ------------------------------------------------------------------ validation
+    def _check_params(self):
+        """Check every parameter before any work, naming the one that is wrong."""
+        check_params(self, {k: getattr(self, k) for k in self._parameter_constraints})
+        sizes = self.hidden_layer_sizes
+        if not all(
+            isinstance(h, numbers.Integral) and not isinstance(h, bool) and h >= 1 for h in sizes
+        ):
+            raise ValueError(
+                "The 'hidden_layer_sizes' parameter of TorchMLPClassifier must be a tuple of "
+                f"integers >= 1 (one width per hidden layer). Got {sizes!r} instead."
+            )
+        resolve_device(self.device)
+
+    def _train(self, X, y, routing_method, **fit_params):
+        """skorch's training loop, with Ctrl-C handled as ``on_interrupt`` says."""
+        if _ROUTES_FIT_LOOP:
+            fit_params["_routing_method"] = routing_method
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, **fit_params)
+        except KeyboardInterrupt:
+            if self.on_interrupt == "raise":
+                raise
+        self.notify("on_train_end", X=X, y=y)
+
     def _validate_fit_input(self, X, y, *, first: bool, classes=None):
+        self._check_params()
         X, y = validate_data(self, X, y, reset=first, dtype=np.float32, ensure_all_finite=True)
         check_classification_targets(y)
         if first:
@@ -360,7 +423,7 @@ class TorchMLPClassifier(NeuralNetClassifier):
         with self._torch_rng(fresh=fresh):
             if fresh:
                 self.initialize()
-            NeuralNet.partial_fit(self, X, y, **fit_params)
+            self._train(X, y, "fit", **fit_params)
         return self
 
     def partial_fit(self, X, y, classes=None, **fit_params):
@@ -384,7 +447,7 @@ class TorchMLPClassifier(NeuralNetClassifier):
         with self._torch_rng(fresh=first):
             if first:
                 self.initialize()
-            NeuralNet.partial_fit(self, X, y, **fit_params)
+            self._train(X, y, "partial_fit", **fit_params)
         return self
 
     # ------------------------------------------------------------------ prediction

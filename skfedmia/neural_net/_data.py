@@ -10,10 +10,15 @@ each batch is one ``index_select`` (or a contiguous slice when not shuffling).
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval, Options
 from torch.utils.data import Dataset
+
+from ..utils._device import resolve_device
+from ..utils._validation import check_params
 
 __all__ = ["TensorDataset", "TensorBatchIterator"]
 
@@ -39,7 +44,15 @@ class TensorDataset(Dataset):
     (3, 1)
     """
 
+    _parameter_constraints: dict = {
+        "X": ["array-like"],
+        "y": ["array-like", None],
+        "device": [str, torch.device],
+    }
+
     def __init__(self, X, y=None, device="cpu"):
+        check_params(self, {"X": X, "y": y, "device": device})
+        device = resolve_device(device)
         self.X = torch.as_tensor(np.asarray(X, dtype=np.float32)).to(device)
         self.y = None if y is None else torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
         if self.y is not None and len(self.y) != len(self.X):
@@ -78,7 +91,27 @@ class TensorBatchIterator:
     [2, 2, 1]
     """
 
+    _parameter_constraints: dict = {
+        "dataset": [TensorDataset],
+        "batch_size": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            Options(int, {-1}),
+            None,
+        ],
+        "shuffle": ["boolean"],
+        "drop_last": ["boolean"],
+    }
+
     def __init__(self, dataset, batch_size=128, shuffle=False, drop_last=False, **kwargs):
+        check_params(
+            self,
+            {
+                "dataset": dataset,
+                "batch_size": batch_size,
+                "shuffle": shuffle,
+                "drop_last": drop_last,
+            },
+        )
         self.dataset = dataset
         self.batch_size = len(dataset) if batch_size in (-1, None) else int(batch_size)
         self.shuffle = shuffle

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
+
+from ..utils._validation import check_params
 
 __all__ = ["MLPModule", "ACTIVATIONS", "make_activation"]
 
@@ -78,6 +82,14 @@ class MLPModule(nn.Module):
     torch.Size([4, 100])
     """
 
+    _parameter_constraints: dict = {
+        "n_features": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_classes": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [tuple, list],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    }
+
     def __init__(
         self,
         n_features: int,
@@ -86,6 +98,21 @@ class MLPModule(nn.Module):
         activation: str = "tanh",
         dropout: float = 0.0,
     ):
+        check_params(
+            self,
+            {
+                "n_features": n_features,
+                "n_classes": n_classes,
+                "hidden_layer_sizes": hidden_layer_sizes,
+                "activation": activation,
+                "dropout": dropout,
+            },
+        )
+        if not all(isinstance(h, numbers.Integral) and h >= 1 for h in hidden_layer_sizes):
+            raise ValueError(
+                "The 'hidden_layer_sizes' parameter of MLPModule must be a sequence of "
+                f"integers >= 1. Got {hidden_layer_sizes!r} instead."
+            )
         super().__init__()
         self.n_features = int(n_features)
         self.n_classes = int(n_classes)

@@ -14,7 +14,8 @@ def resolve_device(device) -> torch.device:
     ----------
     device : str, torch.device or None
         ``"auto"`` (or ``None``) picks ``"cuda"`` when a CUDA device is available and
-        ``"cpu"`` otherwise; anything else is passed to :class:`torch.device`.
+        ``"cpu"`` otherwise; anything else is passed to :class:`torch.device`. A CUDA
+        device that torch cannot see is refused with a ``ValueError``.
 
     Returns
     -------
@@ -29,8 +30,20 @@ def resolve_device(device) -> torch.device:
     if device is None or (isinstance(device, str) and device == "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(
             f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, got {device!r}."
         ) from exc
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was asked for, but torch sees no CUDA device here; "
+                "use device='auto' (CUDA when present, else the CPU) or 'cpu'."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was asked for, but torch sees only "
+                f"{torch.cuda.device_count()} CUDA device(s)."
+            )
+    return resolved

@@ -92,10 +92,81 @@ def test_shadow_splits_are_disjoint_and_sized(digits, digits_forest, disjoint):
     if disjoint:
         every = np.concatenate([np.r_[a, b] for a, b in attack.shadow_indices_])
         assert len(np.unique(every)) == 3 * 80
+    assert attack.shadow_size_ == 40 and attack.disjoint_ == disjoint
+    # a forest records no training rows: shadows get half the attacker's rows, overlapping
     default = MembershipInferenceAttack(
         digits_forest, n_shadow_models=4, attack_estimator=LogisticRegression(), random_state=0
     ).fit(X[300:700], y[300:700])
-    assert {len(a) for a, _ in default.shadow_indices_} == {400 // 8}
+    assert {len(a) for a, _ in default.shadow_indices_} == {200}
+    assert default.shadow_size_ == 200 and not default.disjoint_
+
+
+def test_default_shadow_size_follows_the_targets_training_size(digits):
+    X, y, _, _ = digits
+    target = fast_mlp(max_epochs=3).fit(X[:150], y[:150])
+    # 4 shadows of 150 rows need 1,200 rows to be disjoint: with 500 they overlap
+    attack = MembershipInferenceAttack(
+        target, n_shadow_models=4, attack_estimator=LogisticRegression(), random_state=0
+    ).fit(X[300:800], y[300:800])
+    assert attack.shadow_size_ == 150 and not attack.disjoint_
+    assert {len(a) for a, _ in attack.shadow_indices_} == {150}
+    # with enough rows the same default shadows are disjoint
+    attack.set_params(n_shadow_models=2).fit(X[300:1000], y[300:1000])
+    assert attack.shadow_size_ == 150 and attack.disjoint_
+    # explicit choices win
+    attack.set_params(shadow_size=30, disjoint=False).fit(X[300:800], y[300:800])
+    assert attack.shadow_size_ == 30 and not attack.disjoint_
+    # a target trained on more rows than half the pool: shadows of half the pool
+    big = fast_mlp(max_epochs=1).fit(X[:600], y[:600])
+    attack = MembershipInferenceAttack(
+        big, n_shadow_models=2, attack_estimator=LogisticRegression(), random_state=0
+    ).fit(X[600:1000], y[600:1000])
+    assert attack.shadow_size_ == 200
+
+
+@pytest.mark.parametrize("features", ["paper", "full"])
+def test_per_class_auc_is_not_below_the_single_models(features):
+    # labels 0 and 1 lie in clouds of their own (easy: members and non-members alike get
+    # confident outputs), labels 2 and 3 share one cloud (hard: only memorised rows get
+    # confident outputs), so the same output means different things on different labels
+    rng = np.random.RandomState(0)
+    n = 1600
+    y = rng.randint(0, 4, n)
+    centres = rng.normal(0, 6, (4, 20))
+    centres[3] = centres[2]
+    X = (centres[y] + rng.normal(0, 1, (n, 20))).astype(np.float32)
+    members, pool = np.arange(300), np.arange(600, n)
+    target = fast_mlp(max_epochs=150, lr=0.01).fit(X[members], y[members])
+    rows = np.arange(600)
+    membership = np.r_[np.ones(300, int), np.zeros(300, int)]
+    params = dict(
+        n_shadow_models=4, attack_estimator=LogisticRegression(), features=features, random_state=0
+    )
+    single = MembershipInferenceAttack(target, **params).fit(X[pool], y[pool])
+    per_class = MembershipInferenceAttack(target, per_class=True, **params).fit(X[pool], y[pool])
+    assert set(per_class.class_calibration_) == {0, 1, 2, 3}
+    assert all(slope > 0 for slope, _ in per_class.class_calibration_.values())
+    auc_single = single.report(X[rows], y[rows], membership).roc_auc
+    auc_per_class = per_class.report(X[rows], y[rows], membership).roc_auc
+    assert auc_per_class >= auc_single
+
+
+def test_predict_decides_at_the_operating_point(digits):
+    X, y, X_test, y_test = digits
+    target = fast_mlp(max_epochs=30).fit(X[:300], y[:300])
+    params = dict(n_shadow_models=3, attack_estimator=LogisticRegression(), random_state=0)
+    balanced = MembershipInferenceAttack(target, **params).fit(X[300:1200], y[300:1200])
+    strict = MembershipInferenceAttack(target, operating_point=0.02, **params)
+    strict.fit(X[300:1200], y[300:1200])
+    # the same scores, a threshold moved to the shadows' 2% false-positive rate
+    np.testing.assert_allclose(
+        balanced.decision_function(X_test, y_test) + balanced.threshold_,
+        strict.decision_function(X_test, y_test) + strict.threshold_,
+    )
+    assert strict.threshold_ > balanced.threshold_
+    # calibrated on the shadows, it carries over to the target's non-members
+    fpr = strict.predict(X_test, y_test).mean()
+    assert fpr < 0.1 < balanced.predict(X_test, y_test).mean()
 
 
 def test_random_state_repeats_exactly(digits, digits_forest):
@@ -110,7 +181,7 @@ def test_random_state_repeats_exactly(digits, digits_forest):
     assert not np.array_equal(first, scores(1))
 
 
-def test_per_class_and_sampler(location_splits, location_target):
+def test_per_class_and_sampler_on_location(location_splits, location_target):
     X, y, parts = location_splits
     attack = MembershipInferenceAttack(
         location_target,
@@ -122,9 +193,7 @@ def test_per_class_and_sampler(location_splits, location_target):
         sampler=RandomUnderSampler(random_state=0),
         random_state=0,
     ).fit(X[parts["pool"]], y[parts["pool"]])
-    assert attack.attack_estimator_ is None
-    assert set(attack.attack_estimators_) <= set(location_target.classes_.tolist())
-    assert any(model is not None for model in attack.attack_estimators_.values())
+    assert set(attack.class_calibration_) == set(location_target.classes_.tolist())
     Xe, ye, membership = eval_set(X, y, parts["train"], parts["out"])
     assert attack.report(Xe, ye, membership).roc_auc > 0.8
 
@@ -195,8 +264,12 @@ def test_attacks_federation_snapshots_and_any_classifier(digits):
 def test_target_without_predict_proba_is_refused(digits):
     X, y, _, _ = digits
     svc = SVC().fit(X[:100], y[:100])
-    with pytest.raises(InvalidParameterError, match="'target' parameter"):
+    with pytest.raises(
+        TypeError, match="`target` is a SVC, which has none.*CalibratedClassifierCV"
+    ):
         MembershipInferenceAttack(svc).fit(X[100:300], y[100:300])
+    with pytest.raises(InvalidParameterError, match="operating_point"):
+        MembershipInferenceAttack(svc, operating_point=1.5).fit(X[100:300], y[100:300])
 
 
 def test_unfitted_target_is_refused(digits):
@@ -215,9 +288,11 @@ def test_labels_unseen_by_target_are_refused(digits, digits_forest):
 
 def test_too_little_attacker_data_is_refused(digits, digits_forest):
     X, y, _, _ = digits
-    with pytest.raises(ValueError, match="Too little attacker data.*shadow_size"):
-        MembershipInferenceAttack(digits_forest, n_shadow_models=10).fit(X[300:315], y[300:315])
-    with pytest.raises(ValueError, match="Too little attacker data"):
+    with pytest.raises(ValueError, match="Too little attacker data.*= 200 rows are needed"):
+        MembershipInferenceAttack(
+            digits_forest, n_shadow_models=10, shadow_size=10, disjoint=True
+        ).fit(X[300:315], y[300:315])
+    with pytest.raises(ValueError, match="2 \\* shadow_size = 400 rows are needed.*has 300"):
         MembershipInferenceAttack(digits_forest, n_shadow_models=2, shadow_size=200).fit(
             X[300:600], y[300:600]
         )
@@ -247,3 +322,38 @@ def test_retargeting_to_other_classes_is_refused(digits, digits_forest):
     few = RandomForestClassifier(n_estimators=3).fit(X[:100], y[:100] % 3)
     with pytest.raises(ValueError, match="refit the attack"):
         attack.set_params(target=few).predict(X[:5], y[:5] % 3)
+
+
+# ---------------------------------------------------------------------- the bases
+def test_bases_are_abstract_and_every_attack_declares_its_constraints():
+    from skfedmia import LikelihoodRatioAttack, RelativeMembershipInferenceAttack, ThresholdAttack
+    from skfedmia.attacks.membership._base import BaseMembershipAttack
+    from skfedmia.attacks.membership._shadow_training import BaseShadowModelAttack
+
+    for base in (BaseMembershipAttack, BaseShadowModelAttack):
+        with pytest.raises(TypeError, match="abstract"):
+            base()
+    for cls in (
+        MembershipInferenceAttack,
+        LikelihoodRatioAttack,
+        RelativeMembershipInferenceAttack,
+        ThresholdAttack,
+    ):
+        assert issubclass(cls, BaseShadowModelAttack)
+        params = set(cls().get_params(deep=False))
+        assert params == set(cls._parameter_constraints), cls.__name__
+
+
+def test_balanced_evaluation_set():
+    from skfedmia.attacks.membership._base import balanced_evaluation_set
+
+    (members, non_members), membership = balanced_evaluation_set(
+        np.arange(10), np.arange(100, 104), random_state=0
+    )
+    assert len(members) == len(non_members) == 4
+    assert set(members) <= set(range(10)) and list(non_members) == [100, 101, 102, 103]
+    np.testing.assert_array_equal(membership, [1] * 4 + [0] * 4)
+    again, _ = balanced_evaluation_set(np.arange(10), np.arange(100, 104), random_state=0)
+    np.testing.assert_array_equal(again[0], members)
+    with pytest.raises(ValueError, match="needs that many of each"):
+        balanced_evaluation_set(np.arange(3), np.arange(5), n=4)

@@ -1,4 +1,4 @@
-"""Threshold attacks and the likelihood-ratio attack."""
+"""Threshold attacks, the likelihood-ratio attack (LiRA) and RMIA."""
 
 from __future__ import annotations
 
@@ -7,10 +7,27 @@ import pytest
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
-from skfedmia.attacks.membership import LikelihoodRatioAttack, ThresholdAttack
-from skfedmia.attacks.membership._signals import compute_signal, true_class_logit
+import skfedmia
+from skfedmia.attacks.membership import (
+    LikelihoodRatioAttack,
+    RelativeMembershipInferenceAttack,
+    ThresholdAttack,
+)
+from skfedmia.attacks.membership._base import calibrated_threshold
+from skfedmia.attacks.membership._signals import (
+    compute_signal,
+    log_true_class_proba,
+    true_class_logit,
+)
 
-from .conftest import eval_set
+from .conftest import eval_set, fast_mlp
+
+
+@pytest.fixture(scope="module")
+def digits_mlp(digits):
+    """An MLP on 300 digits rows (continuous probabilities, some overfitting)."""
+    X, y, _, _ = digits
+    return fast_mlp(max_epochs=60, lr=0.01).fit(X[:300], y[:300])
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +132,7 @@ def test_lira_needs_models_and_rows(digits, digits_forest):
         LikelihoodRatioAttack(digits_forest, n_shadow_models=1, online=True).fit(
             X[300:400], y[300:400]
         )
-    with pytest.raises(ValueError, match="Too little attacker data.*shadow_size"):
+    with pytest.raises(ValueError, match="Too little attacker data.*needs at least 101 rows"):
         LikelihoodRatioAttack(digits_forest, n_shadow_models=2, shadow_size=100).fit(
             X[300:350], y[300:350]
         )
@@ -123,3 +140,107 @@ def test_lira_needs_models_and_rows(digits, digits_forest):
         digits_forest, n_shadow_models=2, shadow_estimator=LogisticRegression(), random_state=0
     ).fit(X[300:500], y[300:500])
     assert len(lira.shadow_estimators_) == 2
+
+
+# ---------------------------------------------------------------------- LiRA and RMIA
+def _members_and_non_members(digits):
+    X, y, X_test, y_test = digits
+    Xe = np.concatenate([X[:300], X_test[:300]])
+    ye = np.concatenate([y[:300], y_test[:300]])
+    return Xe, ye, np.r_[np.ones(300, int), np.zeros(300, int)]
+
+
+def test_lira_and_rmia_give_no_ties(digits, digits_mlp):
+    X, y, _, _ = digits
+    Xe, ye, membership = _members_and_non_members(digits)
+    pool_X, pool_y = X[300:1200], y[300:1200]
+    attacks = [
+        LikelihoodRatioAttack(digits_mlp, n_shadow_models=3, random_state=0),
+        RelativeMembershipInferenceAttack(digits_mlp, n_shadow_models=1, random_state=0),
+        RelativeMembershipInferenceAttack(digits_mlp, n_shadow_models=3, random_state=0),
+    ]
+    for attack in attacks:
+        report = attack.fit(pool_X, pool_y).report(Xe, ye, membership)
+        assert report.n_tied_scores == 0, type(attack).__name__
+        assert report.roc_auc > 0.55
+    online = LikelihoodRatioAttack(digits_mlp, n_shadow_models=3, online=True, random_state=0)
+    online.fit(np.concatenate([pool_X, Xe]), np.concatenate([pool_y, ye]))
+    assert online.report(Xe, ye, membership).n_tied_scores == 0
+
+
+def test_log_true_class_proba_does_not_saturate():
+    proba = np.array([[1.0, 1e-12, 0.0], [1.0, 1e-9, 0.0], [0.5, 0.25, 0.25]], dtype=np.float32)
+    log_p = log_true_class_proba(proba, np.array([0, 0, 0]))
+    assert log_p[0] > log_p[1] > log_p[2]
+    np.testing.assert_allclose(log_p, [-1e-12, -1e-9, np.log(0.5)], rtol=1e-5)
+
+
+def test_reference_models_default_to_the_targets_training_size(digits, digits_mlp):
+    X, y, _, _ = digits
+    lira = LikelihoodRatioAttack(digits_mlp, n_shadow_models=2, random_state=0)
+    lira.fit(X[300:1200], y[300:1200])
+    assert lira.shadow_size_ == 300
+    assert (lira.shadow_in_mask_.sum(axis=1) == 300).all()
+    rmia = RelativeMembershipInferenceAttack(digits_mlp, n_shadow_models=2, random_state=0)
+    assert rmia.fit(X[300:1200], y[300:1200]).shadow_size_ == 300
+    # too few rows for references of the target's size: half the rows
+    assert rmia.fit(X[300:700], y[300:700]).shadow_size_ == 200
+    assert rmia.set_params(shadow_size=50).fit(X[300:700], y[300:700]).shadow_size_ == 50
+
+
+def test_rmia_tunes_a_on_its_references_and_retargets(digits, digits_mlp):
+    X, y, X_test, y_test = digits
+    assert skfedmia.RelativeMembershipInferenceAttack is RelativeMembershipInferenceAttack
+    assert "Zarifzadeh" in RelativeMembershipInferenceAttack.__doc__
+    rmia = RelativeMembershipInferenceAttack(digits_mlp, n_shadow_models=2, random_state=0)
+    rmia.fit(X[300:1200], y[300:1200])
+    assert rmia.a_auc_.shape == (21,)
+    assert rmia.a_ == pytest.approx(np.linspace(0, 1, 21)[np.argmax(rmia.a_auc_)])
+    fixed = clone(rmia).set_params(a=0.3).fit(X[300:1200], y[300:1200])
+    assert fixed.a_ == 0.3 and not hasattr(fixed, "a_auc_")
+    Xe, ye, membership = _members_and_non_members(digits)
+    scores = rmia.decision_function(Xe, ye)
+    np.testing.assert_array_equal(rmia.predict(Xe, ye), (scores >= 0).astype(int))
+    np.testing.assert_array_equal(
+        scores, clone(rmia).fit(X[300:1200], y[300:1200]).decision_function(Xe, ye)
+    )
+    references = rmia.shadow_estimators_
+    other = fast_mlp(max_epochs=5).fit(X[:300], y[:300])
+    rmia.set_params(target=other)
+    assert rmia.shadow_estimators_ is references
+    assert not np.array_equal(rmia.decision_function(Xe, ye), scores)
+
+
+def test_calibrated_threshold_by_hand():
+    scores = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.0])
+    membership = np.array([1, 1, 0, 0, 1, 0])
+    # balanced: the top 2 give TPR 2/3, FPR 0 (the best TPR - FPR); the top 5, TPR 1, FPR 2/3
+    assert calibrated_threshold(scores, membership) == 3.5
+    # at most 1% / a third / 70% of the non-members accused
+    assert calibrated_threshold(scores, membership, 0.01) == 3.5
+    assert calibrated_threshold(scores, membership, 0.34) == 2.5
+    assert calibrated_threshold(scores, membership, 0.7) == 0.5
+
+
+def test_lira_online_recognises_dataframe_rows_or_says_it_cannot(digits):
+    pd = pytest.importorskip("pandas")
+    X, y, _, _ = digits
+    target = LogisticRegression(max_iter=300).fit(X[:200], y[:200])
+    pool = np.concatenate([X[200:600], X[:100]]), np.concatenate([y[200:600], y[:100]])
+    query_X, query_y = X[:100], y[:100]
+    params = dict(n_shadow_models=3, online=True, random_state=0)
+    from_array = LikelihoodRatioAttack(target, **params).fit(*pool)
+    frame = LikelihoodRatioAttack(target, **params).fit(pd.DataFrame(pool[0]), pool[1])
+    np.testing.assert_allclose(
+        frame.decision_function(pd.DataFrame(query_X), query_y),
+        from_array.decision_function(query_X, query_y),
+    )
+    # rows that cannot be keyed one by one: a clear error instead of silently missing them
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    words = np.array([["a", "b"], ["b", "c"], ["c", "a"], ["a", "c"]] * 30, dtype=object)
+    labels = np.arange(len(words)) % 2
+    text_target = make_pipeline(OneHotEncoder(), LogisticRegression()).fit(words, labels)
+    with pytest.raises(ValueError, match="online LiRA recognises queried rows.*cannot be keyed"):
+        LikelihoodRatioAttack(text_target, **params).fit(list(map(tuple, words)), labels)

@@ -110,12 +110,14 @@ def test_loader_downloads_into_data_home(server, tmp_path, monkeypatch):
         "LOCATION",
         dataclasses.replace(_loaders.LOCATION, url=url + "/dataset_location.tgz"),
     )
-    X, y = load_location(data_home=tmp_path, download=True)
+    X, y = load_location(data_home=tmp_path, download=True, return_X_y=True)
     assert X.shape == (5010, 446)
     assert (
         tmp_path / "location" / "dataset_location.tgz"
     ).read_bytes() == LOCATION_TGZ.read_bytes()
-    X2, y2 = load_location(data_home=tmp_path, download=True)  # from the data home now
+    X2, y2 = load_location(
+        data_home=tmp_path, download=True, return_X_y=True
+    )  # from the data home now
     assert handler.hits == ["/dataset_location.tgz"]
     assert np.array_equal(y, y2)
 
@@ -126,8 +128,10 @@ def test_loader_refuses_a_wrong_download(server, tmp_path, monkeypatch):
         _loaders, "LOCATION", dataclasses.replace(_loaders.LOCATION, url=url + "/payload")
     )
     with pytest.raises(ChecksumError, match="discarded"):
-        load_location(data_home=tmp_path, download=True)
-    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+        load_location(data_home=tmp_path, download=True, return_X_y=True)
+    # nothing is kept but the marker that lets clear_data_home delete the folder
+    kept = [p.name for p in tmp_path.rglob("*") if p.is_file()]
+    assert kept == [".skfedmia-data-home"]
 
 
 def test_no_download_without_asking(server, tmp_path, monkeypatch):
@@ -136,5 +140,5 @@ def test_no_download_without_asking(server, tmp_path, monkeypatch):
         _loaders, "PURCHASE", dataclasses.replace(_loaders.PURCHASE, url=url + "/payload")
     )
     with pytest.raises(FileNotFoundError, match="download=True"):
-        load_purchases(data_home=tmp_path)
+        load_purchases(data_home=tmp_path, return_X_y=True)
     assert handler.hits == []

@@ -180,7 +180,7 @@ def test_federation_beats_chance_clearly_on_digits(digits, estimator):
 def test_location_federation_beats_chance(location_path):
     from skfedmia.datasets import load_location
 
-    X, y = load_location(path=location_path)
+    X, y = load_location(path=location_path, return_X_y=True)
     rng = np.random.RandomState(0)
     idx = rng.permutation(len(y))
     train, test = idx[:3000], idx[3000:4000]

@@ -109,3 +109,80 @@ def test_plot_attack_roc_log_log(tmp_path):
     assert (tmp_path / "roc.png").stat().st_size > 0
     linear = plot_attack_roc(MEMBERSHIP, SCORES, log_scale=False)
     assert linear.get_xscale() == "linear"
+
+
+# ---------------------------------------------------------------------- intervals
+def test_clopper_pearson_matches_its_definition():
+    from scipy.stats import binom
+
+    from skfedmia.metrics._intervals import clopper_pearson
+
+    # 3 successes in 10: the exact bounds are where P(X >= 3 | p_low) and
+    # P(X <= 3 | p_high) are 2.5%
+    low, high = clopper_pearson(3, 10)
+    assert binom.sf(2, 10, low) == pytest.approx(0.025, abs=1e-9)
+    assert binom.cdf(3, 10, high) == pytest.approx(0.025, abs=1e-9)
+    # no success in n: the upper bound solves (1 - p)^n = 0.025
+    low, high = clopper_pearson(0, 20)
+    assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 20))
+    low, high = clopper_pearson(20, 20)
+    assert high == 1.0 and low == pytest.approx(0.025 ** (1 / 20))
+
+
+def test_clopper_pearson_covers_the_true_rate_at_the_nominal_level():
+    from skfedmia.metrics._intervals import clopper_pearson
+
+    rng = np.random.RandomState(0)
+    n, p, runs = 50, 0.1, 2000
+    hits = rng.binomial(n, p, size=runs)
+    covered = np.mean([lo <= p <= hi for lo, hi in (clopper_pearson(k, n) for k in hits)])
+    # exact intervals are conservative: at least 95%, and not far above for this n
+    assert 0.94 <= covered <= 0.995
+
+
+def test_delong_interval_covers_the_true_auc():
+    from skfedmia.metrics._intervals import delong_auc_interval
+
+    rng = np.random.RandomState(0)
+    # members ~ N(1, 1), non-members ~ N(0, 1): AUC = Phi(1 / sqrt(2))
+    from scipy.stats import norm
+
+    true_auc = norm.cdf(1 / np.sqrt(2))
+    covered = []
+    for _ in range(300):
+        scores = np.r_[rng.normal(1, 1, 100), rng.normal(0, 1, 100)]
+        membership = np.r_[np.ones(100), np.zeros(100)]
+        low, high = delong_auc_interval(membership, scores)
+        covered.append(low <= true_auc <= high)
+    assert 0.92 <= np.mean(covered) <= 0.98
+
+
+def test_report_intervals_sit_around_each_figure():
+    rng = np.random.RandomState(0)
+    membership = np.r_[np.ones(300, dtype=int), np.zeros(3000, dtype=int)]
+    scores = np.r_[rng.normal(2, 1, 300), rng.normal(0, 1, 3000)]
+    report = attack_report(membership, scores)
+    values = report.to_dict()
+    for name in ["accuracy", "precision", "recall", "roc_auc", "tpr_at_1_fpr", "tpr_at_01_fpr"]:
+        assert values[f"{name}_low"] <= values[name] <= values[f"{name}_high"]
+        assert values[f"{name}_high"] - values[f"{name}_low"] > 0
+    keys = list(values)
+    assert keys[keys.index("accuracy") + 1 : keys.index("accuracy") + 3] == [
+        "accuracy_low",
+        "accuracy_high",
+    ]
+    # 3000 non-members: 30 above the 1% threshold (fine), 3 above the 0.1% one (flagged)
+    caveats = report.caveats()
+    assert len(caveats) == 1
+    assert "TPR@0.1%FPR rests on 3.0 non-members" in caveats[0]
+    assert "10000 non-members would make it meaningful" in caveats[0]
+    assert "caution: TPR@0.1%FPR" in str(report)
+
+
+def test_report_flags_fpr_below_the_resolution():
+    report = attack_report(MEMBERSHIP, SCORES)  # 6 non-members
+    text = str(report)
+    assert "TPR@1%FPR is below the resolution 1/6" in text
+    assert "1000 non-members would make it meaningful" in text
+    big = np.r_[np.ones(10, dtype=int), np.zeros(20000, dtype=int)]
+    assert attack_report(big, np.arange(len(big), dtype=float)[::-1]).caveats() == []

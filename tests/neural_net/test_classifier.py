@@ -7,6 +7,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
 
 from skfedmia import TorchMLPClassifier
 from skfedmia.neural_net import MLPModule, TensorBatchIterator, TensorDataset
@@ -138,7 +139,7 @@ def test_one_class_and_wrong_width_errors(digits):
     clf = fast(max_epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:, :10])
-    with pytest.raises(ValueError, match="activation must be one of"):
+    with pytest.raises(ValueError, match="activation. parameter .* must be a str among"):
         fast(max_epochs=1, activation="swishy").fit(X, y)
 
 
@@ -219,3 +220,94 @@ def test_callbacks_and_history_see_every_batch(digits):
     clipped = fast(max_epochs=3, callbacks=[GradientNormClipping(1e-3)]).fit(X, y)
     plain = fast(max_epochs=3).fit(X, y)
     assert not np.allclose(clipped.predict_proba(X), plain.predict_proba(X))
+
+
+class _InterruptAt(Callback):
+    """A skorch callback that raises KeyboardInterrupt at the end of a given epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_propagates_by_default(digits):
+    X, y, _, _ = digits
+    clf = fast(max_epochs=50, callbacks=[("stop", _InterruptAt(2))])
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    # the same for partial_fit on a fitted model
+    clf = fast(max_epochs=1).fit(X, y)
+    clf.set_params(callbacks=[("stop", _InterruptAt(3))]).initialize_callbacks()
+    with pytest.raises(KeyboardInterrupt):
+        clf.partial_fit(X, y, epochs=10)
+
+
+def test_ctrl_c_stops_early_when_asked(digits):
+    X, y, _, _ = digits
+    clf = fast(max_epochs=50, callbacks=[("stop", _InterruptAt(2))], on_interrupt="stop")
+    clf.fit(X, y)
+    assert len(clf.history_) == 2
+
+
+def test_sigint_from_a_timer_ends_fit_with_keyboard_interrupt(tmp_path):
+    """A real SIGINT (as from Ctrl-C) during fit ends the process with KeyboardInterrupt."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "fit_forever.py"
+    script.write_text(
+        "import sys\n"
+        "import numpy as np\n"
+        "from skorch.callbacks import Callback\n"
+        "from skfedmia import TorchMLPClassifier\n"
+        "class Ready(Callback):\n"
+        "    def on_epoch_end(self, net, **kw):\n"
+        "        if len(net.history) == 1:\n"
+        "            print('training', flush=True)\n"
+        "X = np.random.RandomState(0).normal(size=(200, 5)).astype('float32')\n"
+        "y = (X[:, 0] > 0).astype(int)\n"
+        "clf = TorchMLPClassifier(max_epochs=10**6, callbacks=[Ready()], random_state=0)\n"
+        "clf.fit(X, y)\n"
+        "print('finished', flush=True)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "training"
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "finished" not in out
+    assert "KeyboardInterrupt" in err
+    assert proc.returncode != 0
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"max_epochs": -1}, "max_epochs"),
+        ({"max_epochs": 0}, "max_epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"hidden_layer_sizes": (0,)}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": (-3,)}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": 128}, "hidden_layer_sizes"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"lr": 0.0}, "lr"),
+        ({"lr": float("nan")}, "lr"),
+        ({"device": "banana"}, "device"),
+        ({"on_interrupt": "ignore"}, "on_interrupt"),
+    ],
+)
+def test_bad_parameters_are_named_before_training(digits, params, match):
+    X, y, _, _ = digits
+    with pytest.raises(ValueError, match=match):
+        fast(**params).fit(X, y)

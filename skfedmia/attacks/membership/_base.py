@@ -2,28 +2,30 @@
 
 The public methods (``fit``, ``decision_function``, ``predict_proba``, ``predict``,
 ``score``, ``report``) validate the target and the data once, here; attacks implement
-``_fit`` and ``_decision`` only. ``decision_function`` is centred so that 0 is the
-attack's decision threshold; ``predict_proba`` is a sigmoid of it with a slope fitted on
-the attacker's calibration data, so ``predict`` and ``predict_proba`` always agree.
+``_fit`` and ``_decision`` only (abstract: the base cannot be instantiated).
+``decision_function`` is centred so that 0 is the attack's decision threshold;
+``predict_proba`` is a sigmoid of it with a slope fitted on the attacker's calibration
+data, so ``predict`` and ``predict_proba`` always agree. ``score`` returns one number (the
+attack's accuracy), ``report`` every figure with its interval.
 """
 
 from __future__ import annotations
 
 import numbers
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
 from ...metrics._report import attack_report
 from ._signals import true_class_logit
 
-__all__ = ["BaseMembershipAttack"]
+__all__ = ["BaseMembershipAttack", "balanced_evaluation_set", "calibrated_threshold"]
 
 
 def _set_random_states(estimator, seed):
@@ -68,32 +70,103 @@ def _fit_slope(centred, membership):
     return slope if slope > 0 else 1.0 / scale
 
 
-def _best_threshold(scores, membership):
-    """Threshold on ``scores`` with the highest accuracy (``scores >= t`` means member)."""
+#: ``operating_point`` of the attacks that calibrate their decision threshold
+OPERATING_POINT_CONSTRAINT = [
+    StrOptions({"balanced"}),
+    Interval(numbers.Real, 0, 1, closed="neither"),
+]
+
+
+def calibrated_threshold(scores, membership, operating_point="balanced"):
+    """Decision threshold on ``scores`` (``scores >= t`` means member) at an operating point.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        Scores of rows whose membership is known (the attacker's shadow or reference data,
+        never the rows to be judged).
+    membership : array-like of shape (n_samples,)
+        1 for members, 0 for non-members.
+    operating_point : "balanced" or float, default="balanced"
+        ``"balanced"``: the threshold of highest balanced accuracy (TPR - FPR at its
+        maximum). A float ``f`` in (0, 1): the lowest threshold that accuses at most a share
+        ``f`` of the non-members (a target false-positive rate).
+
+    Returns
+    -------
+    threshold : float
+        Half-way between two distinct scores, so that it does not depend on ties.
+    """
     scores = np.asarray(scores, dtype=np.float64)
     membership = np.asarray(membership).astype(bool)
     order = np.argsort(-scores, kind="stable")
     s, m = scores[order], membership[order]
-    # accuracy when the first i rows (highest scores) are called members, i = 0..n
-    tp = np.concatenate([[0], np.cumsum(m)])
-    fp = np.concatenate([[0], np.cumsum(~m)])
-    correct = tp + (np.sum(~m) - fp)
-    # only cut between distinct scores
+    # cut after the first i rows (highest scores), i = 0..n; only between distinct scores
     valid = np.ones(len(s) + 1, dtype=bool)
     valid[1:-1] = s[:-1] != s[1:]
-    best = int(np.argmax(np.where(valid, correct, -1)))
+    n_pos, n_neg = max(int(m.sum()), 1), max(int((~m).sum()), 1)
+    tpr = np.concatenate([[0], np.cumsum(m)]) / n_pos
+    fpr = np.concatenate([[0], np.cumsum(~m)]) / n_neg
+    if operating_point == "balanced":
+        best = int(np.argmax(np.where(valid, tpr - fpr, -np.inf)))
+    else:
+        allowed = valid & (fpr <= float(operating_point) + 1e-12)
+        best = int(np.flatnonzero(allowed).max())
     if best == 0:
-        return s[0] + 1.0
+        return float(s[0] + max(1.0, abs(s[0]) * 1e-9))
     if best == len(s):
-        return s[-1]
-    return 0.5 * (s[best - 1] + s[best])
+        return float(s[-1])
+    return float(0.5 * (s[best - 1] + s[best]))
 
 
-class BaseMembershipAttack(BaseEstimator):
-    """Shared machinery of membership attacks; not for direct use."""
+def _best_threshold(scores, membership):
+    """The threshold of highest balanced accuracy (see :func:`calibrated_threshold`)."""
+    return calibrated_threshold(scores, membership, "balanced")
+
+
+def balanced_evaluation_set(members, non_members, *, n=None, random_state=None):
+    """Equal numbers of member and non-member row indices, with their membership labels.
+
+    Parameters
+    ----------
+    members, non_members : array-like of int
+        Candidate row indices of each kind.
+    n : int, default=None
+        Rows of each kind; ``None``: as many as the smaller side has (all of it, unshuffled,
+        when both sides are equally long).
+    random_state : int, RandomState instance or None, default=None
+        Which rows are drawn when a side has more than ``n``.
+
+    Returns
+    -------
+    rows : tuple (ndarray, ndarray)
+        The member rows, then the non-member rows (each sorted).
+    membership : ndarray of shape (2 * n,)
+        ``n`` ones followed by ``n`` zeros, matching ``np.concatenate(rows)``.
+    """
+    members, non_members = np.asarray(members), np.asarray(non_members)
+    size = min(len(members), len(non_members)) if n is None else int(n)
+    if size > min(len(members), len(non_members)):
+        raise ValueError(
+            f"A balanced evaluation set of {size} members and {size} non-members needs that "
+            f"many of each; got {len(members)} members and {len(non_members)} non-members."
+        )
+    rng = check_random_state(random_state)
+
+    def pick(rows):
+        return rows if len(rows) == size else np.sort(rng.choice(rows, size, replace=False))
+
+    chosen = (pick(members), pick(non_members))
+    membership = np.r_[np.ones(size, dtype=np.int64), np.zeros(size, dtype=np.int64)]
+    return chosen, membership
+
+
+class BaseMembershipAttack(BaseEstimator, metaclass=ABCMeta):
+    """Shared machinery of membership attacks; not for direct use (abstract)."""
 
     _parameter_constraints: dict = {
-        "target": [HasMethods(["predict_proba"]), None],
+        # checked in _checked_target, with a message that names the target
+        "target": "no_validation",
         "n_jobs": [Interval(numbers.Integral, None, None, closed="neither"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -130,8 +203,9 @@ class BaseMembershipAttack(BaseEstimator):
         if not hasattr(target, "predict_proba"):
             raise TypeError(
                 f"{name} needs a target with predict_proba; `target` is a "
-                f"{type(target).__name__}, which has none (wrap it in sklearn's "
-                "CalibratedClassifierCV)."
+                f"{type(target).__name__}, which has none: wrap it in sklearn's "
+                "CalibratedClassifierCV (e.g. CalibratedClassifierCV(model, "
+                "ensemble=False).fit(X_train, y_train)) to attack its probabilities."
             )
         try:
             check_is_fitted(target)
@@ -217,15 +291,12 @@ class BaseMembershipAttack(BaseEstimator):
         shape = getattr(X, "shape", None)
         if shape is not None and len(shape) == 2:
             self.n_features_in_ = int(shape[1])
-        self._rng = check_random_state(self.random_state)
-        try:
-            self._fit(X, y, label_index)
-        finally:
-            del self._rng
+        self._fit(X, y, label_index)
         return self
 
     @abstractmethod
-    def _fit(self, X, y, label_index): ...
+    def _fit(self, X, y, label_index):
+        """Fit the attack on the attacker's rows (``label_index``: column of each label)."""
 
     @abstractmethod
     def _decision(self, X, y, label_index):
@@ -339,7 +410,7 @@ class BaseMembershipAttack(BaseEstimator):
         Returns
         -------
         report : skfedmia.metrics.AttackReport
-            ``report.to_dict()`` gives a ``dict``.
+            Every figure with its 95% interval; ``report.to_dict()`` gives a ``dict``.
         """
         membership = self._check_membership(X, membership)
         scores = self.decision_function(X, y)

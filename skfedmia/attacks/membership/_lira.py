@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ...utils._random import spawn_seeds
-from ._base import BaseMembershipAttack, _best_threshold, aligned_proba
-from ._shadow_training import fit_shadow_models, random_subsets
+from ._base import aligned_proba
+from ._shadow_training import BaseShadowModelAttack
 from ._signals import true_class_logit
 
 __all__ = ["LikelihoodRatioAttack"]
@@ -21,16 +18,31 @@ _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 
 
 def _row_keys(X, y):
-    """Hashable keys of rows, to recognise query rows that were in the reference pool."""
+    """Hashable keys of rows, to recognise query rows that were in the reference pool.
+
+    Numeric arrays and DataFrames (of any column types) are keyed by their values and
+    label; ``None`` where rows cannot be keyed (e.g. a list of strings).
+    """
+    labels = [repr(label).encode() for label in np.asarray(y).tolist()]
+    if hasattr(X, "iloc"):
+        import pandas as pd
+
+        try:
+            hashes = pd.util.hash_pandas_object(X, index=False).to_numpy()
+        except TypeError:
+            return None
+        return [
+            hashlib.blake2b(int(h).to_bytes(8, "little") + label, digest_size=12).digest()
+            for h, label in zip(hashes, labels, strict=True)
+        ]
     try:
         values = np.ascontiguousarray(np.asarray(X, dtype=np.float64))
     except (TypeError, ValueError):
         return None
     if values.ndim != 2:
         return None
-    labels = np.asarray(y).tolist()
     return [
-        hashlib.blake2b(row.tobytes() + repr(label).encode(), digest_size=12).digest()
+        hashlib.blake2b(row.tobytes() + label, digest_size=12).digest()
         for row, label in zip(values, labels, strict=True)
     ]
 
@@ -45,11 +57,20 @@ def _masked_stats(scores, mask):
     return count, mean, np.sqrt(var)
 
 
+def _masked_median(scores, mask):
+    """Per-column median of ``scores`` where ``mask`` is true (nan where nothing is)."""
+    masked = np.where(mask, scores, np.nan)
+    out = np.full(scores.shape[1], np.nan)
+    some = mask.any(axis=0)
+    out[some] = np.nanmedian(masked[:, some], axis=0)
+    return out
+
+
 def _log_normal(x, mean, std):
     return -0.5 * ((x - mean) / std) ** 2 - np.log(std) - _LOG_SQRT_2PI
 
 
-class LikelihoodRatioAttack(BaseMembershipAttack):
+class LikelihoodRatioAttack(BaseShadowModelAttack):
     """Likelihood-ratio membership attack (LiRA) over reference models.
 
     Reference models are trained like the target, each on a random subset of the
@@ -63,8 +84,13 @@ class LikelihoodRatioAttack(BaseMembershipAttack):
 
     Online LiRA needs reference models that trained on the queried rows: pass the
     candidate rows together with the attacker's data to ``fit`` (the pool that reference
-    models sample from); queried rows outside the pool get the in-distribution shifted from
-    their out-distribution by the pool's median in/out gap.
+    models sample from); queried rows are recognised by value (arrays and DataFrames alike)
+    and rows outside the pool get the in-distribution shifted from their out-distribution
+    by the pool's median in/out gap.
+
+    Offline, with ``fixed_variance=True`` (default), the test is the one the LiRA paper
+    recommends with few reference models: the target's statistic against the median of
+    the reference models' on the same example, over one global standard deviation.
 
     Parameters
     ----------
@@ -75,14 +101,21 @@ class LikelihoodRatioAttack(BaseMembershipAttack):
     shadow_estimator : classifier, default=None
         Template of the reference models; ``None`` clones the target.
     shadow_size : int, default=None
-        Training rows of each reference model; ``None``: half the rows given to ``fit``,
-        so every row is in about half of the models. Best about the target's training size.
+        Training rows of each reference model. ``None``: the target's training size where
+        skfedmia recorded it at ``fit``, else half the rows given to ``fit``; capped at half
+        those rows, so that every row is in at most about half of the models.
     online : bool, default=False
         Use the in-distribution too (online LiRA).
     fixed_variance : bool, default=True
-        Use one standard deviation for all examples (the median of the per-example ones)
-        instead of each example's own, which is noisy with few reference models; Carlini et
-        al. recommend it below about 64 models.
+        Use one standard deviation for all examples instead of each example's own, which
+        is noisy with few reference models; Carlini et al. recommend it below about 64
+        models. Offline, the example's out-mean is then the median of its reference
+        statistics (as in the paper's code) and the deviation the global one of all
+        out-statistics; online, the median of the per-example deviations.
+    operating_point : "balanced" or float, default="balanced"
+        Where ``predict`` decides, calibrated on the pool with each reference model in
+        turn playing the target: ``"balanced"``, the threshold of highest balanced
+        accuracy; a float such as ``0.01``, the threshold at that false-positive rate.
     n_jobs : int, default=None
         Reference models trained in parallel through joblib (``joblib.parallel_backend``
         reaches a Dask cluster).
@@ -94,6 +127,8 @@ class LikelihoodRatioAttack(BaseMembershipAttack):
     ----------
     shadow_estimators_ : list
         The fitted reference models.
+    shadow_size_ : int
+        Training rows of each reference model.
     shadow_in_mask_ : ndarray of shape (n_shadow_models, n_samples)
         ``shadow_in_mask_[k, i]``: row ``i`` of the pool was in model ``k``'s training set.
     shadow_indices_ : list of tuple (ndarray, ndarray)
@@ -102,6 +137,8 @@ class LikelihoodRatioAttack(BaseMembershipAttack):
         Logit-scaled confidence of every reference model on every pool row.
     std_in_, std_out_ : float
         Global standard deviations of the in and out statistics.
+    global_std_out_ : float
+        Standard deviation of all out-statistics of the pool (offline, fixed variance).
     in_out_gap_ : float
         Median gap between the in and out means over pool rows.
     threshold_ : float
@@ -114,6 +151,7 @@ class LikelihoodRatioAttack(BaseMembershipAttack):
     See Also
     --------
     MembershipInferenceAttack : the shadow-model attack with a learned attack model.
+    RelativeMembershipInferenceAttack : RMIA, strong with few reference models.
     ThresholdAttack : one global threshold.
 
     References
@@ -136,13 +174,13 @@ class LikelihoodRatioAttack(BaseMembershipAttack):
     """
 
     _parameter_constraints: dict = {
-        **BaseMembershipAttack._parameter_constraints,
-        "n_shadow_models": [Interval(numbers.Integral, 1, None, closed="left")],
-        "shadow_estimator": [HasMethods(["fit", "predict_proba"]), None],
-        "shadow_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        **BaseShadowModelAttack._parameter_constraints,
         "online": ["boolean"],
         "fixed_variance": ["boolean"],
     }
+
+    _split = "subsets"
+    _models_name = "reference models"
 
     def __init__(
         self,
@@ -153,6 +191,7 @@ class LikelihoodRatioAttack(BaseMembershipAttack):
         shadow_size=None,
         online=False,
         fixed_variance=True,
+        operating_point="balanced",
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -163,52 +202,41 @@ class LikelihoodRatioAttack(BaseMembershipAttack):
         self.shadow_size = shadow_size
         self.online = online
         self.fixed_variance = fixed_variance
+        self.operating_point = operating_point
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, label_index):
-        rng = self._rng
-        n, k = len(y), self.n_shadow_models
-        if self.online and k < 2:
+        if self.online and self.n_shadow_models < 2:
             raise ValueError("online LiRA needs n_shadow_models >= 2 (in and out models).")
-        size = self.shadow_size if self.shadow_size is not None else n // 2
-        self.shadow_in_mask_ = random_subsets(n, k, size, rng)
-        self.shadow_indices_ = [
-            (np.flatnonzero(m), np.flatnonzero(~m)) for m in self.shadow_in_mask_
-        ]
-        template = self.target if self.shadow_estimator is None else self.shadow_estimator
-        self.shadow_estimators_ = fit_shadow_models(
-            template,
-            X,
-            y,
-            [inside for inside, _ in self.shadow_indices_],
-            spawn_seeds(rng, k),
-            self.target_classes_,
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
-            desc="reference models",
-        )
-        self.pool_scores_ = self._reference_scores(X, label_index)
         keys = _row_keys(X, y)
+        if self.online and keys is None:
+            raise ValueError(
+                "online LiRA recognises queried rows in its pool by value, but the rows of "
+                f"`X` ({type(X).__name__}) cannot be keyed row by row: pass a numeric array "
+                "or a DataFrame, or use online=False."
+            )
+        super()._fit(X, y, label_index)
         self._pool_index = None if keys is None else {key: i for i, key in enumerate(keys)}
 
+    def _fit_attack(self, X, y, label_index, seeds):
+        self.pool_scores_ = self._reference_scores(X, label_index)
         scores, inside = self.pool_scores_, self.shadow_in_mask_
-        _, _, std_in = _masked_stats(scores, inside)
-        _, _, std_out = _masked_stats(scores, ~inside)
-        count_in, mean_in, _ = _masked_stats(scores, inside)
-        count_out, mean_out, _ = _masked_stats(scores, ~inside)
+        count_in, mean_in, std_in = _masked_stats(scores, inside)
+        count_out, mean_out, std_out = _masked_stats(scores, ~inside)
         both = (count_in >= 1) & (count_out >= 1)
         self.in_out_gap_ = float(np.median((mean_in - mean_out)[both])) if both.any() else 0.0
         self.std_in_ = float(np.median(std_in[count_in >= 2])) if (count_in >= 2).any() else 1.0
         self.std_out_ = float(np.median(std_out[count_out >= 2])) if (count_out >= 2).any() else 1.0
         self.std_in_ = max(self.std_in_, _MIN_STD)
         self.std_out_ = max(self.std_out_, _MIN_STD)
+        out_values = scores[~inside]
+        self.global_std_out_ = max(float(np.std(out_values)) if out_values.size else 1.0, _MIN_STD)
         self.threshold_ = 0.0
         raw, membership = self._leave_one_model_out()
-        self.threshold_ = float(_best_threshold(raw, membership))
-        self._calibrate(raw - self.threshold_, membership)
+        self._set_operating_point(raw, membership)
 
     def _reference_scores(self, X, label_index):
         return np.stack(
@@ -230,6 +258,12 @@ class LikelihoodRatioAttack(BaseMembershipAttack):
         if self.fixed_variance:
             std_in = np.full_like(mean_in, self.std_in_)
             std_out = np.full_like(mean_out, self.std_out_)
+            if not self.online:
+                # the paper's offline test with few models: the out-median over one
+                # global deviation
+                median_out = _masked_median(ref_scores, out_mask)
+                mean_out = np.where(np.isnan(median_out), mean_out, median_out)
+                std_out = np.full_like(mean_out, self.global_std_out_)
         else:
             std_in = np.where(count_in >= 2, np.maximum(std_in, _MIN_STD), self.std_in_)
             std_out = np.where(count_out >= 2, np.maximum(std_out, _MIN_STD), self.std_out_)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils._param_validation import HasMethods, StrOptions
 
 from ...utils._random import spawn_seeds
-from ._base import BaseMembershipAttack, _set_random_states, aligned_proba, take_rows
-from ._shadow_training import disjoint_splits, fit_shadow_models
+from ._base import _set_random_states, aligned_proba, take_rows
+from ._shadow_training import BaseShadowModelAttack
 from ._signals import true_class_logit
 
 __all__ = ["MembershipInferenceAttack"]
@@ -21,6 +20,9 @@ _LOGIT_CAP = 110.0
 _TIE_WEIGHT = 1e-9
 # the logit-scaled confidence as an attack feature is kept within +-this
 _SIGNAL_CLIP = 50.0
+# a label gets its own calibration when its shadow rows hold this many members and
+# non-members; others use the calibration over all labels
+_MIN_CLASS_ROWS = 10
 
 
 def _default_attack_estimator():
@@ -45,16 +47,26 @@ def _logit(p):
     )
 
 
-class MembershipInferenceAttack(BaseMembershipAttack):
+def _platt(logit, membership):
+    """``(slope, intercept)`` of ``P(member) = sigmoid(slope * logit + intercept)``."""
+    lr = LogisticRegression(C=1e4).fit(np.clip(logit, -_LOGIT_CAP, _LOGIT_CAP)[:, None], membership)
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+class MembershipInferenceAttack(BaseShadowModelAttack):
     """Shadow-model membership inference attack against any fitted classifier.
 
     The attacker trains ``n_shadow_models`` shadow models that imitate the target, each on
-    its own part of the attacker's data with an equal-sized part held out. The shadows'
-    outputs on their training rows (label 1) and held-out rows (label 0) teach an attack
-    model to tell members from non-members by the target's output (Shokri et al., 2017).
-    Pustozerova & Mayer (2020) use it as an insider of a federation: the shadows share the
-    target's architecture and training settings, the attack model is an MLP with 64 sigmoid
-    units, and its input is the probability vector plus the true label.
+    a part of the attacker's data with an equal-sized part held out. The shadows' outputs on
+    their training rows (label 1) and held-out rows (label 0) teach an attack model to tell
+    members from non-members by the target's output (Shokri et al., 2017). Pustozerova &
+    Mayer (2020) use it as an insider of a federation: the shadows share the target's
+    architecture and training settings, the attack model is an MLP with 64 sigmoid units,
+    and its input is the probability vector plus the true label.
+
+    The defaults are the attack's strongest sound setting: shadows as large as the
+    target's training set, drawn with overlap from the attacker's rows when they are too few
+    for disjoint shadows, and a decision threshold calibrated on the shadows' rows.
 
     Parameters
     ----------
@@ -72,25 +84,37 @@ class MembershipInferenceAttack(BaseMembershipAttack):
         ``TorchMLPClassifier(hidden_layer_sizes=(64,), activation="sigmoid")`` (no dropout,
         ``lr=0.005``, 40 epochs).
     shadow_size : int, default=None
-        Training rows of each shadow model (each has as many held-out rows). ``None``: as
-        many as the split allows, ``n_samples // (2 * n_shadow_models)`` when disjoint,
-        ``n_samples // 2`` otherwise. Shadows imitate the target best when trained on about
-        as many rows as it was.
-    disjoint : bool, default=True
-        ``True``: the in and out parts of all shadows are pairwise disjoint.
-        ``False``: each shadow draws its (disjoint) in and out parts from all the
-        attacker's rows, so shadows can be as large as the target with little data.
+        Training rows of each shadow model (each has as many held-out rows). ``None``: the
+        target's training size where skfedmia recorded it at ``fit``
+        (``TorchMLPClassifier``, the federations, a ``Pipeline`` ending in one), else half
+        the attacker's rows; capped at half the attacker's rows. Shadows imitate the target
+        best when trained on as many rows as it was.
+    disjoint : bool, default=None
+        ``True``: the in and out parts of all shadows are pairwise disjoint (needs
+        ``2 * n_shadow_models * shadow_size`` rows). ``False``: each shadow draws its
+        (disjoint) in and out parts from all the attacker's rows afresh. ``None``: disjoint
+        when the rows suffice, else overlapping. The fitted choice is ``disjoint_``.
     features : {"full", "paper"}, default="full"
         Input of the attack model. ``"paper"``: the shadow's probability vector and the
         one-hot true label. ``"full"``: those plus the logit-scaled confidence in the true
         label, ``log p_y - log(1 - p_y)`` (clipped to +-50, over 10), which separates
         members sharply where probabilities saturate.
     per_class : bool, default=False
-        Train one attack model per true label, as Shokri et al. do, instead of one over all
-        labels. Labels with too few shadow rows of either kind fall back to a constant.
+        Scores calibrated per true label, so that they mean the same membership probability
+        whatever the label: the attack model's logit is mapped, for each label with at
+        least 10 shadow members and non-members, by a logistic regression fitted on that
+        label's shadow rows (Platt scaling; a label the attack cannot rank gets its member
+        rate), the other labels by one over all rows. Shokri
+        et al. train one attack model per label instead; each then sees a thirtieth of the
+        rows on Location and their probabilities are not comparable across labels, which
+        lowers the AUC.
     sampler : imbalanced-learn sampler, default=None
-        Resamples the attack model's training set (in/out rows; per label when
-        ``per_class``), e.g. ``RandomUnderSampler``.
+        Resamples the attack model's training set (in/out rows), e.g.
+        ``RandomUnderSampler``.
+    operating_point : "balanced" or float, default="balanced"
+        Where ``predict`` decides, calibrated on the shadows' rows (never on the rows being
+        judged): ``"balanced"``, the threshold of highest balanced accuracy; a float such
+        as ``0.01``, the threshold accusing that share of the shadows' non-members.
     n_jobs : int, default=None
         Shadow models trained in parallel through joblib (``-1``: all cores). A Dask
         cluster works through ``joblib.parallel_backend("dask")``.
@@ -106,11 +130,19 @@ class MembershipInferenceAttack(BaseMembershipAttack):
     shadow_indices_ : list of tuple (ndarray, ndarray)
         For each shadow, the row indices (into ``X`` given to ``fit``) of its training
         ("in") and held-out ("out") parts.
-    attack_estimator_ : estimator or None
-        The fitted attack model (``None`` when ``per_class``).
-    attack_estimators_ : dict
-        Per-class attack models keyed by label (``None`` for labels that fell back to a
-        constant); empty unless ``per_class``.
+    shadow_in_mask_ : ndarray of shape (n_shadow_models, n_samples)
+        ``shadow_in_mask_[k, i]``: row ``i`` was in shadow ``k``'s training part.
+    shadow_size_ : int
+        Training rows of each shadow.
+    disjoint_ : bool
+        Whether the shadows' parts are pairwise disjoint.
+    attack_estimator_ : estimator
+        The fitted attack model.
+    class_calibration_ : dict
+        ``{label: (slope, intercept)}`` applied to the attack model's logit; empty unless
+        ``per_class``.
+    threshold_ : float
+        Decision threshold on the (calibrated) attack logit.
     target_classes_ : ndarray
         Classes of the target the attack was fitted for.
     classes_ : ndarray of shape (2,)
@@ -121,8 +153,9 @@ class MembershipInferenceAttack(BaseMembershipAttack):
     See Also
     --------
     LikelihoodRatioAttack : a stronger attack at low false-positive rates.
+    RelativeMembershipInferenceAttack : RMIA, strong with few reference models.
     ThresholdAttack : cheap loss / confidence / entropy thresholds.
-    skfedmia.metrics.make_membership_scorer : this attack as a ``GridSearchCV`` scorer.
+    skfedmia.make_membership_scorer : this attack as a ``GridSearchCV`` scorer.
 
     References
     ----------
@@ -148,16 +181,15 @@ class MembershipInferenceAttack(BaseMembershipAttack):
     """
 
     _parameter_constraints: dict = {
-        **BaseMembershipAttack._parameter_constraints,
-        "n_shadow_models": [Interval(numbers.Integral, 1, None, closed="left")],
-        "shadow_estimator": [HasMethods(["fit", "predict_proba"]), None],
+        **BaseShadowModelAttack._parameter_constraints,
         "attack_estimator": [HasMethods(["fit", "predict_proba"]), None],
-        "shadow_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "disjoint": ["boolean"],
+        "disjoint": ["boolean", None],
         "features": [StrOptions({"full", "paper"})],
         "per_class": ["boolean"],
         "sampler": [HasMethods(["fit_resample"]), None],
     }
+
+    _n_extra_seeds = 1
 
     def __init__(
         self,
@@ -167,10 +199,11 @@ class MembershipInferenceAttack(BaseMembershipAttack):
         shadow_estimator=None,
         attack_estimator=None,
         shadow_size=None,
-        disjoint=True,
+        disjoint=None,
         features="full",
         per_class=False,
         sampler=None,
+        operating_point="balanced",
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -184,13 +217,13 @@ class MembershipInferenceAttack(BaseMembershipAttack):
         self.features = features
         self.per_class = per_class
         self.sampler = sampler
+        self.operating_point = operating_point
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
     # ------------------------------------------------------------------ features
     def _features(self, proba, label_index):
-        n_classes = proba.shape[1]
         onehot = np.zeros_like(proba)
         onehot[np.arange(len(proba)), label_index] = 1.0
         parts = [proba, onehot]
@@ -199,112 +232,78 @@ class MembershipInferenceAttack(BaseMembershipAttack):
             # scale of the other inputs
             signal = true_class_logit(proba, label_index)
             parts.append((np.clip(signal, -_SIGNAL_CLIP, _SIGNAL_CLIP) / 10.0)[:, None])
-        features = np.hstack(parts).astype(np.float32)
-        assert features.shape[1] >= 2 * n_classes
-        return features
+        return np.hstack(parts).astype(np.float32)
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, X, y, label_index):
-        rng = self._rng
+    def _fit_attack(self, X, y, label_index, seeds):
         classes = self.target_classes_
-        n = len(y)
-        k = self.n_shadow_models
-        size = self.shadow_size
-        if size is None:
-            size = n // (2 * k) if self.disjoint else n // 2
-        self.shadow_indices_ = disjoint_splits(n, k, size, rng, disjoint=self.disjoint)
-        template = self.target if self.shadow_estimator is None else self.shadow_estimator
-        seeds = spawn_seeds(rng, k + 1)
-        self.shadow_estimators_ = fit_shadow_models(
-            template,
-            X,
-            y,
-            [inside for inside, _ in self.shadow_indices_],
-            seeds[:k],
-            classes,
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
-            desc="shadow models",
-        )
         probas, labels, membership = [], [], []
-        for shadow, (inside, outside) in zip(
-            self.shadow_estimators_, self.shadow_indices_, strict=True
-        ):
-            rows = np.concatenate([inside, outside])
+        for shadow, rows, member in self._in_out_rows():
             probas.append(aligned_proba(shadow, take_rows(X, rows), classes))
             labels.append(label_index[rows])
-            membership.append(np.r_[np.ones(len(inside)), np.zeros(len(outside))])
+            membership.append(member)
         proba = np.vstack(probas)
         label_index = np.concatenate(labels)
-        membership = np.concatenate(membership).astype(np.int64)
+        membership = np.concatenate(membership)
         features = self._features(proba, label_index)
-        self._fit_attack_models(features, label_index, membership, seeds[k])
-        # predict_proba is the attack model's own probability: sigmoid of its logit
-        self.slope_ = 1.0
-
-    def _new_attack_model(self, seed):
+        seed_sampler, seed_model = spawn_seeds(seeds[0], 2)
+        Xa, ya = features, membership
+        if self.sampler is not None:
+            sampler = _set_random_states(clone(self.sampler), seed_sampler)
+            Xa, ya = sampler.fit_resample(features, membership)
         template = (
             _default_attack_estimator() if self.attack_estimator is None else self.attack_estimator
         )
-        return _set_random_states(clone(template), seed)
-
-    def _resample(self, features, membership, seed):
-        if self.sampler is None:
-            return features, membership
-        sampler = _set_random_states(clone(self.sampler), seed)
-        return sampler.fit_resample(features, membership)
-
-    def _fit_attack_models(self, features, label_index, membership, seed):
-        seeds = iter(spawn_seeds(seed, 2 * len(self.target_classes_) + 2))
-        self.attack_estimators_ = {}
-        if not self.per_class:
-            Xa, ya = self._resample(features, membership, next(seeds))
-            self.attack_estimator_ = self._new_attack_model(next(seeds)).fit(Xa, ya)
-            return
-        self.attack_estimator_ = None
-        self.class_member_rate_ = {}
-        for j, label in enumerate(self.target_classes_.tolist()):
-            rows = label_index == j
-            sub_m = membership[rows]
-            seed_sampler, seed_model = next(seeds), next(seeds)
-            self.class_member_rate_[label] = float(sub_m.mean()) if rows.any() else 0.5
-            if min(np.sum(sub_m == 1), np.sum(sub_m == 0)) < 2:
-                self.attack_estimators_[label] = None
-                continue
-            Xa, ya = self._resample(features[rows], sub_m, seed_sampler)
-            self.attack_estimators_[label] = self._new_attack_model(seed_model).fit(Xa, ya)
+        self.attack_estimator_ = _set_random_states(clone(template), seed_model).fit(Xa, ya)
+        self.class_calibration_ = {}
+        if self.per_class:
+            logit = _logit(self._member_proba(features))
+            overall = _platt(logit, membership)
+            for j, label in enumerate(classes.tolist()):
+                rows = label_index == j
+                m = membership[rows]
+                enough = min(np.sum(m == 1), np.sum(m == 0)) >= _MIN_CLASS_ROWS
+                if not enough:
+                    self.class_calibration_[label] = overall
+                    continue
+                slope, intercept = _platt(logit[rows], m)
+                if slope <= 0:
+                    # the attack cannot rank this label's rows: they all get the label's
+                    # member rate, kept in their order by a vanishing slope
+                    rate = float(np.clip(m.mean(), 1e-6, 1 - 1e-6))
+                    slope, intercept = 1e-6, float(np.log(rate) - np.log1p(-rate))
+                self.class_calibration_[label] = (slope, intercept)
+        raw = self._centred(features, label_index, proba)
+        self._set_operating_point(raw, membership)
+        # predict_proba stays the (calibrated) attack model's probability, shifted to the
+        # operating point: sigmoid of the centred logit
+        self.slope_ = 1.0
 
     # ------------------------------------------------------------------ scores
-    def _member_proba(self, model, features):
+    def _member_proba(self, features):
+        model = self.attack_estimator_
         proba = np.asarray(model.predict_proba(features), dtype=np.float64)
         column = int(np.flatnonzero(np.asarray(model.classes_) == 1)[0])
         return proba[:, column]
 
     def _centred(self, features, label_index, proba):
-        if not self.per_class:
-            p = self._member_proba(self.attack_estimator_, features)
-        else:
-            p = np.empty(len(features))
-            for j, label in enumerate(self.target_classes_.tolist()):
-                rows = label_index == j
-                if not rows.any():
-                    continue
-                model = self.attack_estimators_.get(label)
-                if model is None:
-                    p[rows] = self.class_member_rate_.get(label, 0.5)
-                else:
-                    p[rows] = self._member_proba(model, features[rows])
+        logit = _logit(self._member_proba(features))
+        saturated = np.abs(logit) >= _LOGIT_CAP
+        if self.class_calibration_:
+            calibration = np.array(
+                [self.class_calibration_[label] for label in self.target_classes_.tolist()]
+            )
+            slope, intercept = calibration[label_index, 0], calibration[label_index, 1]
+            logit = slope * logit + intercept
         # the attack model's probability may saturate or repeat; the target's logit-scaled
         # confidence orders rows of equal probability (more confident = more member-like):
         # with full weight where the probability is exactly 0 or 1 (those rows sit beyond
         # every finite logit), with a weight far below float32 logit gaps elsewhere
         signal = true_class_logit(proba, label_index)
         tie_break = signal / (np.abs(signal) + 10.0)
-        logit = _logit(p)
-        saturated = np.abs(logit) >= _LOGIT_CAP
         return np.where(saturated, logit + tie_break, logit + _TIE_WEIGHT * tie_break)
 
     def _decision(self, X, y, label_index):
         proba, _ = self._target_proba(X, label_index, self.target_classes_)
         features = self._features(proba, label_index)
-        return self._centred(features, label_index, proba)
+        return self._centred(features, label_index, proba) - self.threshold_

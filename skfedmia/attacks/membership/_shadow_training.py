@@ -1,4 +1,5 @@
-"""Splitting the attacker's data for shadow / reference models, and training them.
+"""Attacks that train shadow / reference models: one base for the split, seeding, training
+and bookkeeping they share.
 
 Training fans out through joblib (``n_jobs``): point joblib at a Dask cluster with
 ``joblib.parallel_backend("dask")`` and the shadow models train there instead.
@@ -6,16 +7,37 @@ Training fans out through joblib (``n_jobs``): point joblib at a Dask cluster wi
 
 from __future__ import annotations
 
+import numbers
+from abc import abstractmethod
+
 import numpy as np
 from sklearn.base import clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.parallel import Parallel, delayed
 from tqdm.auto import tqdm
 
 from ...federated import NodeModel
 from ...neural_net import can_fit_together, fit_mlp_ensemble
-from ._base import _set_random_states, take_rows
+from ...utils._fit_data import get_fit_data
+from ...utils._random import spawn_seeds
+from ._base import (
+    OPERATING_POINT_CONSTRAINT,
+    BaseMembershipAttack,
+    _fit_slope,
+    _set_random_states,
+    calibrated_threshold,
+    take_rows,
+)
 
-__all__ = ["disjoint_splits", "fit_shadow_models", "new_shadow", "random_subsets"]
+__all__ = [
+    "BaseShadowModelAttack",
+    "disjoint_splits",
+    "fit_shadow_models",
+    "new_shadow",
+    "random_subsets",
+    "target_training_size",
+]
 
 
 def disjoint_splits(n_rows, n_models, size, rng, *, disjoint=True, param="shadow_size"):
@@ -52,7 +74,8 @@ def random_subsets(n_rows, n_models, size, rng):
     if size < 1 or size >= n_rows:
         raise ValueError(
             f"Too little attacker data: each reference model trains on `shadow_size` = {size} "
-            f"rows and needs rows left out, but `X` has {n_rows}."
+            f"rows and needs rows left out, so the split needs at least {size + 1} rows, but "
+            f"`X` has {n_rows}. Pass more rows or a smaller shadow_size."
         )
     mask = np.zeros((n_models, n_rows), dtype=bool)
     # deal rows to models in rounds so that each row's in-count is balanced
@@ -121,3 +144,127 @@ def fit_shadow_models(template, X, y, train_indices, seeds, classes, *, n_jobs, 
             fitted.append(model)
             bar.update()
     return fitted
+
+
+def target_training_size(target):
+    """Rows ``target`` was fit on, where skfedmia recorded them at ``fit``; else ``None``.
+
+    skfedmia's estimators (``TorchMLPClassifier``, the federations) record their rows in
+    :func:`skfedmia.utils.record_fit_data`; a ``Pipeline`` is looked through to its last
+    step.
+    """
+    for model in (target, getattr(target, "steps", [(None, None)])[-1][1]):
+        data = get_fit_data(model) if model is not None else None
+        if data is not None:
+            return len(data[1])
+    return None
+
+
+class BaseShadowModelAttack(BaseMembershipAttack):
+    """Template of attacks that train shadow / reference models on the attacker's rows.
+
+    ``_fit`` does the shared work once: it sizes the models (``shadow_size``, by default the
+    target's training size), splits the attacker's rows (into in/out pairs, ``_split =
+    "pairs"``, or random subsets, ``"subsets"``), draws every seed from ``random_state``
+    through :mod:`skfedmia.utils`, trains the models (stacked where they are MLPs) and keeps
+    the bookkeeping (``shadow_indices_``, ``shadow_in_mask_``, ``shadow_size_``). Subclasses
+    implement :meth:`_fit_attack`, which learns from the trained models, and ``_decision``.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMembershipAttack._parameter_constraints,
+        "n_shadow_models": [Interval(numbers.Integral, 1, None, closed="left")],
+        "shadow_estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "shadow_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "operating_point": OPERATING_POINT_CONSTRAINT,
+    }
+
+    #: "pairs": each model gets disjoint in and out parts; "subsets": random in-subsets
+    _split = "pairs"
+    #: seeds drawn after the models' own (e.g. for an attack model)
+    _n_extra_seeds = 0
+
+    # ------------------------------------------------------------------ sizing
+    def _default_size(self, n_rows):
+        """The target's training size where known, else half the attacker's rows."""
+        known = target_training_size(self.target)
+        return n_rows // 2 if known is None else known
+
+    def _resolve_split(self, n_rows, n_models):
+        """``(shadow_size, disjoint)`` for ``n_rows`` attacker rows and ``n_models`` models."""
+        explicit = self.shadow_size is not None
+        size = self.shadow_size if explicit else self._default_size(n_rows)
+        if self._split == "subsets":
+            if not explicit:
+                size = max(1, min(size, n_rows // 2))
+            return int(size), False
+        disjoint = getattr(self, "disjoint", None)
+        if disjoint is None:  # disjoint parts when the rows allow it, overlap otherwise
+            disjoint = 2 * size * n_models <= n_rows
+        if not explicit and not disjoint:
+            size = max(1, min(size, n_rows // 2))
+        return int(size), bool(disjoint)
+
+    # ------------------------------------------------------------------ template
+    def _fit(self, X, y, label_index):
+        rng = check_random_state(self.random_state)
+        n, k = len(y), self.n_shadow_models
+        self.shadow_estimators_, self.shadow_indices_ = [], []
+        self.shadow_in_mask_ = np.zeros((0, n), dtype=bool)
+        self.shadow_size_ = None
+        if k > 0:
+            size, disjoint = self._resolve_split(n, k)
+            if self._split == "subsets":
+                self.shadow_in_mask_ = random_subsets(n, k, size, rng)
+                self.shadow_indices_ = [
+                    (np.flatnonzero(m), np.flatnonzero(~m)) for m in self.shadow_in_mask_
+                ]
+            else:
+                self.shadow_indices_ = disjoint_splits(n, k, size, rng, disjoint=disjoint)
+                self.shadow_in_mask_ = np.zeros((k, n), dtype=bool)
+                for row, (inside, _) in zip(self.shadow_in_mask_, self.shadow_indices_):
+                    row[inside] = True
+            self.shadow_size_ = size
+            if hasattr(self, "disjoint"):
+                self.disjoint_ = disjoint
+        seeds = spawn_seeds(rng, k + self._n_extra_seeds)
+        if k > 0:
+            template = self.target if self.shadow_estimator is None else self.shadow_estimator
+            self.shadow_estimators_ = fit_shadow_models(
+                template,
+                X,
+                y,
+                [inside for inside, _ in self.shadow_indices_],
+                seeds[:k],
+                self.target_classes_,
+                n_jobs=self.n_jobs,
+                verbose=self.verbose,
+                desc=self._models_name,
+            )
+        self._fit_attack(X, y, label_index, seeds[k:])
+
+    _models_name = "shadow models"
+
+    @abstractmethod
+    def _fit_attack(self, X, y, label_index, seeds):
+        """Learn from the trained models; ``seeds``: the ``_n_extra_seeds`` extra seeds."""
+
+    # ------------------------------------------------------------------ helpers
+    def _in_out_rows(self):
+        """Each model with its stacked (in, out) rows and their membership, in order.
+
+        The balanced member / non-member set of every shadow, written once.
+        """
+        for model, (inside, outside) in zip(
+            self.shadow_estimators_, self.shadow_indices_, strict=True
+        ):
+            rows = np.concatenate([inside, outside])
+            membership = np.r_[
+                np.ones(len(inside), dtype=np.int64), np.zeros(len(outside), dtype=np.int64)
+            ]
+            yield model, rows, membership
+
+    def _set_operating_point(self, raw, membership):
+        """``threshold_`` at ``operating_point`` on calibration scores, and the slope."""
+        self.threshold_ = calibrated_threshold(raw, membership, self.operating_point)
+        self.slope_ = _fit_slope(raw - self.threshold_, membership)

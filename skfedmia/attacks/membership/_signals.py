@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SIGNALS", "compute_signal", "true_class_logit"]
+__all__ = ["SIGNALS", "compute_signal", "log_true_class_proba", "true_class_logit"]
 
 _TINY = np.finfo(np.float64).tiny
 
@@ -76,3 +76,13 @@ def compute_signal(name, proba, label_index):
     if name == "modified_entropy":
         return negative_modified_entropy(proba, label_index)
     raise ValueError(f"signal must be one of {SIGNALS}, got {name!r}.")
+
+
+def log_true_class_proba(proba, label_index):
+    """``log p_y`` without saturation: ``-log1p(sum_{j != y} p_j / p_y)``.
+
+    Distinct for confident rows whose float32 ``p_y`` rounds to 1 (then ``log p_y`` is
+    about minus the other classes' total, not 0).
+    """
+    _, p_true, rest = _split(proba, label_index)
+    return -np.log1p(rest.sum(axis=1) / np.maximum(p_true, _TINY))

@@ -5,23 +5,22 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from ...utils._random import spawn_seeds
-from ._base import BaseMembershipAttack, _best_threshold, aligned_proba, take_rows
-from ._shadow_training import disjoint_splits, fit_shadow_models
+from ._base import aligned_proba, calibrated_threshold, take_rows
+from ._shadow_training import BaseShadowModelAttack
 from ._signals import SIGNALS, compute_signal
 
 __all__ = ["ThresholdAttack"]
 
 
-class ThresholdAttack(BaseMembershipAttack):
+class ThresholdAttack(BaseShadowModelAttack):
     """Membership attack by thresholding one statistic of the target's output.
 
     The cheap baselines of the literature: a row is called a member when the target's loss
     on it is low (Yeom et al., 2018), its confidence high or its prediction entropy low
     (Salem et al., 2019), or its modified entropy low (Song & Mittal, 2021). The threshold
-    (one, or one per label) is the most accurate one on shadow models' training and
+    (one, or one per label) is set at ``operating_point`` on shadow models' training and
     held-out rows; with ``n_shadow_models=0`` no model is trained and the threshold is set
     on the attacker's rows (non-members of the target) so that ``fpr`` of them would be
     called members.
@@ -40,11 +39,17 @@ class ThresholdAttack(BaseMembershipAttack):
     shadow_estimator : classifier, default=None
         Template of the shadows; ``None`` clones the target.
     shadow_size : int, default=None
-        Training rows of each shadow; ``None``: ``n_samples // (2 * n_shadow_models)``.
+        Training rows of each shadow (each has as many held-out rows); ``None``: the
+        target's training size where skfedmia recorded it at ``fit``, else half the
+        attacker's rows. Shadows are disjoint when the rows suffice, else overlapping.
     per_class : bool, default=False
         One threshold per true label (Song & Mittal's class-dependent thresholds).
     fpr : float, default=0.1
-        False-positive rate aimed at when ``n_shadow_models=0``.
+        False-positive rate aimed at when ``n_shadow_models=0`` (no members to calibrate
+        on).
+    operating_point : "balanced" or float, default="balanced"
+        With shadow models: ``"balanced"``, the threshold of highest balanced accuracy on
+        their rows; a float, the threshold at that false-positive rate.
     n_jobs : int, default=None
         Shadow models trained in parallel through joblib.
     random_state : int, RandomState instance or None, default=None
@@ -59,6 +64,7 @@ class ThresholdAttack(BaseMembershipAttack):
         ``threshold_``).
     shadow_estimators_ : list
     shadow_indices_ : list of tuple (ndarray, ndarray)
+    shadow_size_ : int or None
     target_classes_ : ndarray
     classes_ : ndarray of shape (2,)
     slope_ : float
@@ -91,11 +97,9 @@ class ThresholdAttack(BaseMembershipAttack):
     """
 
     _parameter_constraints: dict = {
-        **BaseMembershipAttack._parameter_constraints,
+        **BaseShadowModelAttack._parameter_constraints,
         "signal": [StrOptions(set(SIGNALS))],
         "n_shadow_models": [Interval(numbers.Integral, 0, None, closed="left")],
-        "shadow_estimator": [HasMethods(["fit", "predict_proba"]), None],
-        "shadow_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "per_class": ["boolean"],
         "fpr": [Interval(numbers.Real, 0, 1, closed="neither")],
     }
@@ -110,6 +114,7 @@ class ThresholdAttack(BaseMembershipAttack):
         shadow_size=None,
         per_class=False,
         fpr=0.1,
+        operating_point="balanced",
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -121,20 +126,18 @@ class ThresholdAttack(BaseMembershipAttack):
         self.shadow_size = shadow_size
         self.per_class = per_class
         self.fpr = fpr
+        self.operating_point = operating_point
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
-    def _fit(self, X, y, label_index):
-        rng = self._rng
+    def _fit_attack(self, X, y, label_index, seeds):
         classes = self.target_classes_
-        k = self.n_shadow_models
-        self.shadow_estimators_, self.shadow_indices_ = [], []
-        if k == 0:
+        self.thresholds_ = {}
+        if not self.shadow_estimators_:
             proba = aligned_proba(self.target, X, classes)
             signal = compute_signal(self.signal, proba, label_index)
             self.threshold_ = float(np.quantile(signal, 1.0 - self.fpr))
-            self.thresholds_ = {}
             if self.per_class:
                 for j, label in enumerate(classes.tolist()):
                     rows = label_index == j
@@ -142,41 +145,24 @@ class ThresholdAttack(BaseMembershipAttack):
                         self.thresholds_[label] = float(np.quantile(signal[rows], 1 - self.fpr))
             self._calibrate_unsupervised(signal, label_index)
             return
-        n = len(y)
-        size = self.shadow_size if self.shadow_size is not None else n // (2 * k)
-        self.shadow_indices_ = disjoint_splits(n, k, size, rng)
-        template = self.target if self.shadow_estimator is None else self.shadow_estimator
-        self.shadow_estimators_ = fit_shadow_models(
-            template,
-            X,
-            y,
-            [inside for inside, _ in self.shadow_indices_],
-            spawn_seeds(rng, k),
-            classes,
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
-            desc="shadow models",
-        )
         signals, labels, membership = [], [], []
-        for shadow, (inside, outside) in zip(
-            self.shadow_estimators_, self.shadow_indices_, strict=True
-        ):
-            rows = np.concatenate([inside, outside])
+        for shadow, rows, member in self._in_out_rows():
             proba = aligned_proba(shadow, take_rows(X, rows), classes)
             signals.append(compute_signal(self.signal, proba, label_index[rows]))
             labels.append(label_index[rows])
-            membership.append(np.r_[np.ones(len(inside)), np.zeros(len(outside))])
+            membership.append(member)
         signal = np.concatenate(signals)
         labels = np.concatenate(labels)
-        membership = np.concatenate(membership).astype(np.int64)
-        self.threshold_ = float(_best_threshold(signal, membership))
-        self.thresholds_ = {}
+        membership = np.concatenate(membership)
+        self.threshold_ = calibrated_threshold(signal, membership, self.operating_point)
         if self.per_class:
             for j, label in enumerate(classes.tolist()):
                 rows = labels == j
                 m = membership[rows]
                 if min(np.sum(m == 1), np.sum(m == 0)) >= 2:
-                    self.thresholds_[label] = float(_best_threshold(signal[rows], m))
+                    self.thresholds_[label] = calibrated_threshold(
+                        signal[rows], m, self.operating_point
+                    )
         self._calibrate(self._shift(signal, labels), membership)
 
     def _calibrate_unsupervised(self, signal, label_index):

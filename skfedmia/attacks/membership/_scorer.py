@@ -8,7 +8,12 @@ import numpy as np
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._fit_data import get_fit_data
+from ...utils._fit_data import get_fit_data
+from ...utils._random import draw_seed
+from ._lira import LikelihoodRatioAttack
+from ._rmia import RelativeMembershipInferenceAttack
+from ._shadow_attack import MembershipInferenceAttack
+from ._threshold import ThresholdAttack
 
 __all__ = ["MembershipScorer", "make_membership_scorer"]
 
@@ -22,7 +27,7 @@ METRICS = (
     "tpr_at_1_fpr",
     "tpr_at_01_fpr",
 )
-ATTACKS = ("shadow", "loss", "lira")
+ATTACKS = ("shadow", "loss", "lira", "rmia")
 
 
 class MembershipScorer:
@@ -55,16 +60,11 @@ class MembershipScorer:
         )
 
     def _new_attack(self, estimator, seed):
-        from ..attacks.membership import (
-            LikelihoodRatioAttack,
-            MembershipInferenceAttack,
-            ThresholdAttack,
-        )
-
         kind = {
             "shadow": MembershipInferenceAttack,
             "loss": ThresholdAttack,
             "lira": LikelihoodRatioAttack,
+            "rmia": RelativeMembershipInferenceAttack,
         }[self.attack]
         params = {"n_shadow_models": self.n_shadow_models, "random_state": seed}
         if self.n_jobs is not None:
@@ -80,7 +80,7 @@ class MembershipScorer:
             raise ValueError(
                 f"The membership scorer needs the rows {type(estimator).__name__} was fit on, "
                 "but this estimator did not record them. skfedmia's federations do; for "
-                "another estimator call skfedmia.metrics.record_fit_data(self, X, y) in its "
+                "another estimator call skfedmia.utils.record_fit_data(self, X, y) in its "
                 "fit."
             )
         X_train, y_train, groups = data
@@ -113,7 +113,7 @@ class MembershipScorer:
             )
         held_out = held_out[:n_eval]
         members = rng.choice(len(y_train), size=n_eval, replace=False)
-        attack = self._new_attack(estimator, int(rng.randint(np.iinfo(np.int32).max)))
+        attack = self._new_attack(estimator, draw_seed(rng))
         attack.fit(_safe_indexing(X, pool), y[pool])
         X_eval = _concat(_safe_indexing(X_train, members), _safe_indexing(X, held_out))
         y_eval = np.concatenate([y_train[members], y[held_out]])
@@ -164,8 +164,9 @@ def make_membership_scorer(
     training rows from held-out rows — a privacy / utility trade-off per hyper-parameter
     setting. Called with ``(estimator, X_test_fold, y_test_fold)`` it
 
-    1. takes the rows the candidate was fit on (skfedmia's federations record them at
-       ``fit``; see :func:`record_fit_data` for other estimators), or one node's rows;
+    1. takes the rows the candidate was fit on (skfedmia's estimators record them at
+       ``fit``; see :func:`~skfedmia.utils.record_fit_data` for other estimators), or
+       one node's rows;
     2. splits the test fold into a shadow pool (``shadow_fraction``) and held-out
        non-members, and samples as many members from the training rows;
     3. trains the attack's shadow models as clones of the candidate (its very
@@ -176,10 +177,10 @@ def make_membership_scorer(
     metric : {"accuracy", "precision", "recall", "f1", "roc_auc", "auc", "advantage", \
 "tpr_at_1_fpr", "tpr_at_01_fpr"}, default="accuracy"
         What the scorer returns (higher = more leakage).
-    attack : {"shadow", "loss", "lira"}, default="shadow"
+    attack : {"shadow", "loss", "lira", "rmia"}, default="shadow"
         :class:`~skfedmia.MembershipInferenceAttack`, a loss
-        :class:`~skfedmia.attacks.membership.ThresholdAttack` or
-        :class:`~skfedmia.attacks.membership.LikelihoodRatioAttack`.
+        :class:`~skfedmia.ThresholdAttack`, :class:`~skfedmia.LikelihoodRatioAttack` or
+        :class:`~skfedmia.RelativeMembershipInferenceAttack`.
     n_shadow_models : int, default=4
         Shadow / reference models per candidate and fold.
     shadow_fraction : float, default=0.5
@@ -205,7 +206,7 @@ def make_membership_scorer(
     >>> from sklearn.linear_model import SGDClassifier
     >>> from sklearn.model_selection import GridSearchCV
     >>> from skfedmia import SequentialFederatedClassifier
-    >>> from skfedmia.metrics import make_membership_scorer
+    >>> from skfedmia import make_membership_scorer
     >>> X, y = load_digits(return_X_y=True)
     >>> fed = SequentialFederatedClassifier(SGDClassifier(loss="log_loss", random_state=0),
     ...                                     n_nodes=2, n_cycles=1, random_state=0)

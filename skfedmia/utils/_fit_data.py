@@ -19,7 +19,7 @@ def record_fit_data(estimator, X, y, *, groups=None) -> None:
     """Remember the training rows of ``estimator`` (no copy: a reference to ``X``, ``y``).
 
     Estimators of skfedmia call this in ``fit``; wrap your own estimator's ``fit`` with it
-    to make it auditable by :func:`~skfedmia.metrics.make_membership_scorer`.
+    to make it auditable by :func:`~skfedmia.make_membership_scorer`.
 
     Parameters
     ----------

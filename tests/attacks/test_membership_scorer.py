@@ -8,8 +8,8 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GridSearchCV
 
-from skfedmia import SequentialFederatedClassifier, TorchMLPClassifier
-from skfedmia.metrics import get_fit_data, make_membership_scorer, record_fit_data
+from skfedmia import SequentialFederatedClassifier, TorchMLPClassifier, make_membership_scorer
+from skfedmia.utils import get_fit_data, record_fit_data
 
 
 def _mlp(**kw):
@@ -47,7 +47,7 @@ def test_scorer_metrics_attacks_and_node(digits):
     ).fit(X[:600], y[:600])
     data = get_fit_data(fed)
     assert data is not None and len(data[2]) == 3
-    for attack in ["shadow", "loss", "lira"]:
+    for attack in ["shadow", "loss", "lira", "rmia"]:
         for metric in ["accuracy", "auc", "tpr_at_1_fpr", "advantage"]:
             value = make_membership_scorer(
                 metric, attack=attack, n_shadow_models=2, random_state=0
@@ -72,9 +72,12 @@ def test_scorer_explains_missing_training_rows(digits):
 
 def test_grid_search_snippet_with_torch_mlp(digits):
     X, y, _, _ = digits
+    # TorchMLPClassifier records its training rows at fit, so the scorer can audit it
     probe = _mlp(max_epochs=1).fit(X[:100], y[:100])
-    if get_fit_data(probe) is None:
-        pytest.skip("TorchMLPClassifier.fit does not call record_fit_data yet")
+    recorded = get_fit_data(probe)
+    assert recorded is not None
+    np.testing.assert_array_equal(recorded[0], X[:100])
+    np.testing.assert_array_equal(recorded[1], y[:100])
     search = GridSearchCV(
         _mlp(),
         {"max_epochs": [2, 10]},
