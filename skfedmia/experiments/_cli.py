@@ -339,21 +339,22 @@ def reproduce(args, error) -> int:
     _check_out(args, config, error)
     client = _check_scheduler(args.scheduler, error) if args.scheduler else None
 
-    import torch
-    from joblib import parallel_config
-
-    from ._driver import run_reproduction
-    from ._outputs import write_report
-
-    torch.set_num_threads(config.threads)
     out = Path(args.out)
     start = time.perf_counter()
     try:
+        import torch
+        from joblib import parallel_config
+
+        from ._driver import run_reproduction
+        from ._outputs import write_report
+
+        torch.set_num_threads(config.threads)
         if client is not None:
             with client, parallel_config(backend="dask", n_jobs=args.n_jobs):
                 records = run_reproduction(config, out, verbose=0 if args.quiet else 1)
         else:
             records = run_reproduction(config, out, verbose=0 if args.quiet else 1)
+        paths = write_report(records, out, config=config)
     except KeyboardInterrupt:
         print(
             f"skfedmia reproduce: interrupted; {_count_cells(out)} finished cell(s) kept in "
@@ -361,7 +362,6 @@ def reproduce(args, error) -> int:
             file=sys.stderr,
         )
         return 130
-    paths = write_report(records, out, config=config)
     took = time.perf_counter() - start
     print(f"done in {took:.0f} s; {len(records)} cells; report: {paths['report.md']}")
     for name in ("table1_centralized.csv", "table2_final_cycle.csv", "steps.csv"):
@@ -388,4 +388,7 @@ def main(argv=None) -> int:
             return exc.code or 0
         print(exc.code, file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # while the options were being checked: nothing was done
+        print("skfedmia: interrupted before any cell was computed", file=sys.stderr)
+        return 130
     return 2  # pragma: no cover - argparse requires a command

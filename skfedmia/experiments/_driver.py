@@ -35,6 +35,23 @@ def _data(config: ReproductionConfig, n_classes: int, seed: int):
     return _DATA_CACHE[key]
 
 
+def _keep_worker():
+    """Stop loky from restarting a worker process after a cell.
+
+    loky restarts a worker whose memory grew by 300 MB since its first task, taking it for
+    a leak; a cell's training leaves that much in allocator caches, and every restart
+    costs a fresh import of torch. Cells hold nothing between them (only the last data
+    set), so a higher bound is safe. Only worker processes read it.
+    """
+    try:
+        from joblib.externals.loky import process_executor
+    except ImportError:  # pragma: no cover - joblib without its vendored loky
+        return
+    limit = getattr(process_executor, "_MAX_MEMORY_LEAK_SIZE", None)
+    if isinstance(limit, int):
+        process_executor._MAX_MEMORY_LEAK_SIZE = max(limit, 16 * 2**30)
+
+
 def _compute(config: ReproductionConfig, spec: dict):
     """One cell in the current process: ``(spec, result, seconds)``.
 
@@ -44,6 +61,7 @@ def _compute(config: ReproductionConfig, spec: dict):
     import torch
     from joblib import parallel_config
 
+    _keep_worker()
     with _ONE_CELL, parallel_config(backend="sequential"):
         threads = torch.get_num_threads()
         torch.set_num_threads(config.threads)
