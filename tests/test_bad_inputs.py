@@ -370,7 +370,53 @@ def test_bad_input_gets_a_clear_error(call, exception, words):
 
 
 # -------------------------------------------------------------------------------- the CLI
-CLI_ROWS = []
+# (arguments after the tiny settings, words the last line of the usage error must contain);
+# every case exits with status 2 before any work, and nothing is written
+CLI_ROWS = [
+    (["--epochs", "-5"], ["--epochs", ">= 1", "-5"]),
+    (["--epochs", "two"], ["--epochs", "integer", "'two'"]),
+    (["--classes", "1"], ["--classes", ">= 2", "got 1"]),
+    (["--nodes", "0"], ["--nodes", ">= 1", "got 0"]),
+    (["--nodes", ""], ["--nodes", "nothing"]),
+    (["--seeds", "-1"], ["--seeds", "got -1"]),
+    (["--cycles", "0"], ["--cycles", ">= 1"]),
+    (["--shadow-models", "0"], ["--shadow-models", ">= 1"]),
+    (["--centralized-epochs", "0"], ["--centralized-epochs", ">= 1"]),
+    (["--n-target", "5"], ["--n-target 5 is too small", "per class"]),
+    (["--n-target", "0"], ["--n-target", ">= 1"]),
+    (["--n-shadow", "3"], ["--n-shadow 3 is too small"]),
+    (["--n-test", "2"], ["--n-test 2 is too small"]),
+    (["--device", "banana"], ["--device", "'cpu'", "'banana'"]),
+    (["--threads", "0"], ["--threads", ">= 1", "got 0"]),
+    (["--n-jobs", "0"], ["--n-jobs", "got 0"]),
+    (["--dataset", "mnist"], ["--dataset", "invalid choice", "'mnist'"]),
+    (["--data-path", "somewhere"], ["--data-path is for the published data sets"]),
+    (["--bogus"], ["unrecognized arguments", "--bogus"]),
+    (["--attack-features", "logits"], ["--attack-features", "invalid choice"]),
+    (["--scheduler", ""], ["--scheduler"]),
+    (["--cycles", "x"], ["--cycles", "integer"]),
+]
+
+
+def _cli_rows():
+    return [pytest.param(args, words, id="cli " + " ".join(args)) for args, words in CLI_ROWS]
+
+
+@pytest.mark.parametrize("args, words", _cli_rows())
+def test_bad_option_exits_2_before_any_work(args, words, tmp_path, capsys):
+    from skfedmia.experiments._cli import main
+
+    from .experiments.conftest import TINY_ARGS
+
+    out = tmp_path / "out"
+    assert main(["reproduce", *TINY_ARGS, "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: skfedmia")
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("skfedmia reproduce: error:") or "skfedmia: error:" in last
+    for word in words:
+        assert word in last
+    assert not out.exists()  # nothing was computed or written
 
 
 def test_clear_data_home_leaves_an_unmarked_folder(tmp_path):

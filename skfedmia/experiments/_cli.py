@@ -333,11 +333,13 @@ def reproduce(args, error) -> int:
         config = _config(args)
     except ValueError as exc:
         error(str(exc))
+    if args.scheduler is not None and not args.scheduler.strip():
+        error("--scheduler needs the address of a Dask scheduler, such as tcp://host:8786")
     _check_pools(config, error)
     _check_data(config, error)
     _check_device(config.device, error)
     _check_out(args, config, error)
-    client = _check_scheduler(args.scheduler, error) if args.scheduler else None
+    client = _check_scheduler(args.scheduler, error) if args.scheduler is not None else None
 
     out = Path(args.out)
     start = time.perf_counter()
