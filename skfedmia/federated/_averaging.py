@@ -152,6 +152,7 @@ class FederatedAveragingClassifier(BaseFederatedClassifier):
         callbacks = self._prepare_callbacks()
         if callbacks:
             self._notify("on_fit_begin", X, y)
+        wants_update = self._wants_update()
         locals_ = [None] * self.n_nodes_
         global_params = None
         step = 0
@@ -182,8 +183,15 @@ class FederatedAveragingClassifier(BaseFederatedClassifier):
                     if self.update_defense is not None and start is not None:
                         update = self.update_defense.apply(params - start, random_state=rng)
                         params = start + update
+                        # the node's model is what it sends: its hooks see the defended one
+                        set_flat_params(local, params)
                     total = weights[k] * params if total is None else total + weights[k] * params
                     self.estimator_ = local
+                    payload = None
+                    if wants_update and start is not None:
+                        payload = self._node_update(
+                            start, params, len(yk), defended=self.update_defense is not None
+                        )
                     self._node_step_done(
                         X,
                         y,
@@ -193,6 +201,7 @@ class FederatedAveragingClassifier(BaseFederatedClassifier):
                         node=k,
                         position=k,
                         validation=validation,
+                        update=payload,
                     )
                     progress.update()
                     step += 1

@@ -102,7 +102,9 @@ class NodeCallback(BaseEstimator):
     def on_fit_begin(self, federation, X, y):
         """Called before the first node trains, with the whole training data."""
 
-    def on_node_end(self, federation, *, step, cycle, node, position, model, X, y, indices):
+    def on_node_end(
+        self, federation, *, step, cycle, node, position, model, X, y, indices, update=None
+    ):
         """Called after one node's local training.
 
         Parameters
@@ -122,6 +124,13 @@ class NodeCallback(BaseEstimator):
             The node's rows and labels (before any noise or resampling).
         indices : ndarray
             The node's row indices into the ``X`` given to ``fit``.
+        update : dict or None
+            Passed only to hooks that take it (a keyword ``update`` or ``**kwargs``), when
+            the estimator's parameters can be read: ``params_before`` (flat parameters
+            before the node trained), ``params_sent`` (what the node sends on, after
+            ``update_defense``), ``defended`` (whether a defense was applied) and
+            ``training`` (``lr``, ``batch_size``, ``optimizer``, ``local_epochs``,
+            ``dropout``, ``shuffle``, ``n_rows``; ``None`` where unknown).
         """
 
     def on_fit_end(self, federation):

@@ -5,6 +5,7 @@ gradient-matching loss (the assumed noise on the gradient) plus a prior over the
 """
 
 from ._attack import LOSSES, PRIORS, GradientInversionAttack
+from ._callback import GradientLeakageRecorder
 from ._labels import recover_label_counts
 from ._layout import ColumnLayout
 from ._metrics import match_records, reconstruction_scores, tabular_scores
@@ -14,6 +15,7 @@ from ._result import GradientReconstruction
 __all__ = [
     "ColumnLayout",
     "GradientInversionAttack",
+    "GradientLeakageRecorder",
     "GradientReconstruction",
     "LOSSES",
     "PRIORS",
