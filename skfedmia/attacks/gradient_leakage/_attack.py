@@ -413,9 +413,23 @@ class GradientInversionAttack(BaseEstimator):
                         x, y, ones, 0.0, "analytic", counts, np.zeros(1), {}, field
                     )
                 extra.append(x)
+        span = self._record_span(observation, info, batch_size)
         return self._search(
-            observers, objective, relaxation, y, counts, batch_size, info, gen, extra
+            observers, objective, relaxation, y, counts, batch_size, info, gen, extra, span
         )
+
+    @staticmethod
+    def _record_span(observation, info, batch_size):
+        """Orthonormal basis of the span of the records, from the first layer's gradient."""
+        if info["first_weight"] is None:
+            return None
+        h, d = info["shapes"][info["names"].index(info["first_weight"])]
+        if batch_size >= min(h, d):
+            return None
+        o = observation.offsets[info["first_weight"]]
+        dW = observation.label_grad[o : o + h * d].reshape(h, d)
+        _, _, Vh = torch.linalg.svd(dW, full_matrices=False)
+        return Vh[:batch_size].T
 
     # -- steps of reconstruct --------------------------------------------------------------
     def _relaxation(self, info):
@@ -485,7 +499,9 @@ class GradientInversionAttack(BaseEstimator):
             return 1.0 if self.loss == "bayes" and noisy else 0.0
         return float(self.prior_weight)
 
-    def _search(self, observers, objective, relaxation, y, counts, batch_size, info, gen, extra):
+    def _search(
+        self, observers, objective, relaxation, y, counts, batch_size, info, gen, extra, span=None
+    ):
         if "replay" not in observers or self.update_mode == "gradient":
             modes = ["gradient"]
         elif self.update_mode == "replay":
@@ -493,6 +509,13 @@ class GradientInversionAttack(BaseEstimator):
         else:
             modes = ["gradient", "replay"]
         init = relaxation.init(self.n_restarts, batch_size, gen)
+        if span is not None and relaxation.kind == "mixed":
+            # start from prior records projected onto the span of the records, which the
+            # first layer's weight gradient (sum_i delta_i x_i^T) reveals
+            X0 = relaxation.sample(self.n_restarts * batch_size, gen)
+            X0 = (X0 @ span) @ span.T
+            X0 = X0.reshape(self.n_restarts, batch_size, -1)
+            init = relaxation.to_latent(X0, eps=0.05)
         if extra:
             init[0] = relaxation.to_latent(extra[0][0:batch_size])
         candidates = {}

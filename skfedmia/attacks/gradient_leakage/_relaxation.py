@@ -72,19 +72,22 @@ class Relaxation:
             pieces.append(self.low + span * torch.sigmoid(Z[..., self.cont]))
         return torch.cat(pieces, -1)[..., self.inverse]
 
-    def to_latent(self, X):
-        """Free variables whose transform is (close to) ``X``."""
+    def to_latent(self, X, eps=_EPS):
+        """Free variables whose transform is (close to) ``X``, clipped ``eps`` from the edges.
+
+        A larger ``eps`` keeps sigmoids and softmaxes away from saturation (a start).
+        """
         X = torch.as_tensor(X, dtype=torch.float64, device=self.device)
         if self.kind == "bernoulli":
-            Xc = X.clamp(_EPS, 1 - _EPS)
+            Xc = X.clamp(eps, 1 - eps)
             return torch.log(Xc) - torch.log1p(-Xc)
         if self.kind != "mixed":
             return X.clone()
         Z = torch.empty_like(X)
         for g in self.groups:
-            Z[..., g] = torch.log(X[..., g].clamp(_EPS, 1.0))
+            Z[..., g] = torch.log(X[..., g].clamp(eps, 1.0))
         if len(self.cont):
-            u = ((X[..., self.cont] - self.low) / (self.high - self.low)).clamp(_EPS, 1 - _EPS)
+            u = ((X[..., self.cont] - self.low) / (self.high - self.low)).clamp(eps, 1 - eps)
             Z[..., self.cont] = torch.log(u) - torch.log1p(-u)
         return Z
 
@@ -140,7 +143,7 @@ class Relaxation:
         return X
 
     def confidence(self, aligned, X_out):
-        """Per-column and per-feature confidence from the pooled restarts ``aligned``.
+        """Per-column and per-feature confidence from the restarts ``aligned`` to ``X_out``.
 
         Returns ``(columns, fields)``: ``columns`` of the shape of ``X_out``; ``fields``
         of shape (batch_size, n_fields) for mixed records, else ``None``.
@@ -160,7 +163,9 @@ class Relaxation:
         if self.layout.continuous:
             c = self.layout.continuous
             sd = self.c_sd.cpu().numpy()
-            conf = 1.0 / (1.0 + aligned[..., c].std(0) / sd)
+            # share of restarts near the reported value (a soft quarter of a std)
+            z = (aligned[..., c] - X_out[None, :, c]) / (0.25 * sd)
+            conf = np.exp(-0.5 * z**2).mean(0)
             cols[:, c] = conf
             fields.extend(conf.T)
         return cols, np.stack(fields, 1)

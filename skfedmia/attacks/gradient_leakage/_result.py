@@ -16,11 +16,14 @@ class GradientReconstruction:
     y_ : ndarray of shape (batch_size,)
         Recovered (or given) labels, as class indices of the model's output layer.
     confidence_ : ndarray of shape (batch_size, n_features)
-        Per-column confidence in ``[0, 1]``: for binary features the mean probability
-        the pooled restarts give to the reported bit; for a one-hot group the mean
-        probability they give to the reported category (on each of its columns); for
-        continuous ones ``1 / (1 + spread / prior_std)`` with the spread across pooled
-        restarts.
+        Per-column confidence in ``[0, 1]``, from all restarts matched record to record
+        with ``X_`` (so more restarts give finer confidences): for binary features the
+        mean probability the restarts give to the reported bit; for a one-hot group the
+        mean probability they give to the reported category (on each of its columns);
+        for continuous columns of a mixed table the mean of
+        ``exp(-z^2 / 2)`` with ``z`` the restart's distance to the reported value in
+        quarters of the prior's standard deviation; for other continuous features
+        ``1 / (1 + spread / prior_std)`` with the spread across restarts.
     feature_confidence_ : ndarray of shape (batch_size, n_fields) or None
         For mixed-type records: the confidence of every feature of the original table
         (categorical groups first, then continuous columns, as in the layout).

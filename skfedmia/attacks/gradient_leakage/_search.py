@@ -78,7 +78,14 @@ def pool(Z, relaxation, objective_of, y, extra=()):
         cand_losses = objective_of(cand_t).cpu().numpy()
         pick = int(np.argmin(cand_losses))
         X_out = cands[pick]
-        conf, field_conf = relaxation.confidence(aligned, X_out)
+        # confidence: how far all restarts, matched record to record, agree with X_out
+        agree = []
+        for r in range(len(P)):
+            cost = np.abs(X_out[:, None, :] - P[r][None, :, :]).sum(-1)
+            cost = cost + 1e6 * (y[:, None] != y[None, :])
+            _, cols = linear_sum_assignment(cost)
+            agree.append(P[r][cols])
+        conf, field_conf = relaxation.confidence(np.stack(agree), X_out)
         # start of a follow-up stage: pooled solution, jittered for the other restarts
         z_start = relaxation.to_latent(pooled)
         Z_init = z_start[None] + 0.1 * (Z - Z.mean(0, keepdim=True))
