@@ -68,7 +68,7 @@ def main(argv=None):
         attack_kw = dict(n_restarts=2, max_iter=200, refine_iter=50)
         args.n_batches = 1
     else:
-        attack_kw = dict(n_restarts=4, max_iter=500, refine_iter=200)
+        attack_kw = {}  # the attack's defaults
 
     X, y, layout, _ = load_anes96_encoded()
     order = np.random.RandomState(0).permutation(len(X))
@@ -122,12 +122,17 @@ def main(argv=None):
                     )
                     rows.append(row)
                     print(row, flush=True)
-    path = os.path.join(args.out, "gradient_leakage_tabular.csv")
+                    write(rows, args.out)  # after every row: a long run keeps what it did
+    print(f"wrote {write(rows, args.out)}")
+
+
+def write(rows, out):
+    path = os.path.join(out, "gradient_leakage_tabular.csv")
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    print(f"wrote {path}")
+    return path
 
 
 if __name__ == "__main__":

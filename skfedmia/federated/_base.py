@@ -23,13 +23,16 @@ from ._partition import PARTITIONS, split_nodes
 __all__ = ["BaseFederatedClassifier"]
 
 
-def _accepts(fn, name):
+def _accepts(fn, name, *, by_name_only=False):
     """Whether ``fn`` takes a keyword argument ``name`` (or any keyword)."""
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         return False
-    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    return any(
+        p.name == name or (not by_name_only and p.kind is inspect.Parameter.VAR_KEYWORD)
+        for p in params
+    )
 
 
 def _training_settings(estimator, local_epochs, n_rows):
@@ -189,9 +192,15 @@ class BaseFederatedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
                 fn(self, *args, **kwargs)
 
     def _wants_update(self):
-        """Whether a node hook takes the ``update`` payload (then it is assembled)."""
+        """Whether a node hook names the ``update`` payload (then it is assembled).
+
+        Hooks that only take ``**kwargs`` get it when it is assembled for another one, but
+        do not make the federation assemble it, so they run exactly as before.
+        """
         return any(
-            _accepts(cb.on_node_end if isinstance(cb, NodeCallback) else cb, "update")
+            _accepts(
+                cb.on_node_end if isinstance(cb, NodeCallback) else cb, "update", by_name_only=True
+            )
             for cb in getattr(self, "callbacks_", ())
         )
 

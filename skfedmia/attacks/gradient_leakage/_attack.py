@@ -100,8 +100,11 @@ class GradientInversionAttack(BaseEstimator):
         Random starts optimised together.
     max_iter : int, default=500
         Adam iterations.
-    refine_iter : int, default=200
-        L-BFGS iterations after Adam (0 to skip).
+    refine_iter : int, default=5000
+        L-BFGS iterations after Adam (0 to skip); it stops earlier once the objective
+        stops changing. Most of the accuracy on batches of mixed-type records comes from
+        this stage (on the ANES table at batch 32: 0.52 of features right after 200
+        iterations, 0.85 after 2,000, 0.99 after 5,000).
     learning_rate : float, default=0.1
         Adam learning rate (cosine-annealed to 1% of it).
     update_mode : {"auto", "gradient", "replay"}, default="auto"
@@ -153,7 +156,8 @@ class GradientInversionAttack(BaseEstimator):
     >>> X = (rng.rand(2, 20) < 0.3).astype(np.float32)
     >>> y = np.array([0, 2])
     >>> gradient = compute_gradient(model, X, y)
-    >>> gia = GradientInversionAttack(n_restarts=2, max_iter=200, random_state=0)
+    >>> gia = GradientInversionAttack(n_restarts=2, max_iter=200, refine_iter=200,
+    ...                               random_state=0)
     >>> result = gia.reconstruct(model, gradient, batch_size=2)
     >>> sorted(result.y_.tolist())
     [0, 2]
@@ -186,7 +190,7 @@ class GradientInversionAttack(BaseEstimator):
         prior_weight="auto",
         n_restarts=4,
         max_iter=500,
-        refine_iter=200,
+        refine_iter=5000,
         learning_rate=0.1,
         update_mode="auto",
         random_state=None,
