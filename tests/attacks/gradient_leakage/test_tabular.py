@@ -155,3 +155,16 @@ def test_mixed_attack_on_the_real_election_table():
         aucs.append(s.get("confidence_auc", np.nan))
     # right features are more confident than wrong ones (where there are wrong ones)
     assert np.nanmean(aucs) > 0.5
+
+
+def test_attack_with_layout_clones_and_pickles():
+    import pickle
+
+    from sklearn.base import clone
+
+    gia = GradientInversionAttack(layout=LAYOUT, random_state=0)
+    assert clone(gia).get_params()["layout"] is not None
+    X = np.array([[1, 0, 0, 1, 0, 0.5], [0, 1, 0, 0, 1, 1.5]])
+    fitted = pickle.loads(pickle.dumps(gia.fit(X)))
+    assert fitted.layout_.categorical == LAYOUT.categorical
+    assert fitted._resolved_prior() == "mixed"
