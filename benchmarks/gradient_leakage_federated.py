@@ -84,12 +84,17 @@ def main(argv=None):
         )
         rows.append(row)
         print(row, flush=True)
-    path = os.path.join(args.out, "gradient_leakage_federated.csv")
+        path = write(rows, args.out)  # after every setting: a long run keeps what it did
+    print(f"wrote {path}")
+
+
+def write(rows, out):
+    path = os.path.join(out, "gradient_leakage_federated.csv")
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    print(f"wrote {path}")
+    return path
 
 
 if __name__ == "__main__":
