@@ -28,14 +28,26 @@ class NoiseModel:
     clip_norm : float or None
         L2 norm the update was clipped to before the noise, ``None`` for no clipping.
     pruned : bool
-        Whether coordinates were set to zero *after* any noise, so that the zero
-        coordinates of an observed update carry no information and are left out.
+        Whether coordinates were set to zero *after* any noise.
+    prune_rule : {"magnitude", "random"} or None
+        How the zeroed coordinates were chosen: the smallest in magnitude (a zero then
+        says the coordinate was at most the smallest one kept) or at random (a zero is
+        either a pruned coordinate or one that was zero already).
+    prune_fraction : float
+        Share of coordinates the pruning set to zero.
+    per_example_clip : bool
+        Whether ``clip_norm`` bounds every record's gradient (DP-SGD) rather than the
+        whole update; the noise of ``scale`` is then added to the *sum* of the clipped
+        per-record gradients, so the mean gradient carries ``scale / batch_size``.
     """
 
     noise: str | None = None
     scale: float = 0.0
     clip_norm: float | None = None
     pruned: bool = False
+    prune_rule: str | None = None
+    prune_fraction: float = 0.0
+    per_example_clip: bool = False
 
 
 class BaseDefense(BaseEstimator, metaclass=ABCMeta):

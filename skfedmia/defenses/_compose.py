@@ -51,12 +51,23 @@ class Compose(BaseDefense):
 
     def _noise_model(self):
         noise, scale, clip, pruned = None, 0.0, None, False
+        rule, fraction = None, 0.0
         for step in self.defenses:
             part = step.noise_model() if hasattr(step, "noise_model") else NoiseModel()
             if part.clip_norm is not None and noise is None:
                 clip = part.clip_norm if clip is None else min(clip, part.clip_norm)
             if part.noise is not None:
-                noise, scale, pruned = part.noise, part.scale, False
+                noise, scale, pruned, rule, fraction = part.noise, part.scale, False, None, 0.0
             if part.pruned:
-                pruned = True
-        return NoiseModel(noise=noise, scale=scale, clip_norm=clip, pruned=pruned)
+                # a second pruning keeps the first one's zeros: the rule of the last one
+                # and the larger share describe what an attacker sees
+                pruned, rule = True, part.prune_rule
+                fraction = max(fraction, part.prune_fraction)
+        return NoiseModel(
+            noise=noise,
+            scale=scale,
+            clip_norm=clip,
+            pruned=pruned,
+            prune_rule=rule,
+            prune_fraction=fraction,
+        )

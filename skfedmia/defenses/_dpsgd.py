@@ -14,6 +14,7 @@ from torch.func import functional_call, grad, vmap
 
 from ..utils._validation import check_params
 from ._accountant import ACCOUNTANTS, compute_epsilon
+from ._base import NoiseModel
 
 __all__ = ["DPSGD"]
 
@@ -86,6 +87,36 @@ class DPSGD(BaseEstimator):
 
     def _check_params(self):
         check_params(self)
+
+    def noise_model(self):
+        """Describe the privatised gradient to an attacker that models it.
+
+        Every record's gradient is clipped to ``max_grad_norm`` and Gaussian noise of
+        standard deviation ``noise_multiplier * max_grad_norm`` is added to their sum, so
+        the mean gradient a node sends carries noise ``scale / batch_size``.
+
+        Returns
+        -------
+        model : NoiseModel
+            ``noise="gaussian"`` (or ``None`` without noise), ``scale`` the standard
+            deviation on the summed gradient, ``clip_norm=max_grad_norm`` and
+            ``per_example_clip=True``.
+
+        Examples
+        --------
+        >>> from skfedmia.defenses import DPSGD
+        >>> nm = DPSGD(noise_multiplier=0.5, max_grad_norm=2.0).noise_model()
+        >>> nm.noise, nm.scale, nm.clip_norm, nm.per_example_clip
+        ('gaussian', 1.0, 2.0, True)
+        """
+        self._check_params()
+        scale = float(self.noise_multiplier * self.max_grad_norm)
+        return NoiseModel(
+            noise="gaussian" if scale > 0 else None,
+            scale=scale,
+            clip_norm=float(self.max_grad_norm),
+            per_example_clip=True,
+        )
 
     def per_example_gradients(self, model, X, y, loss_fn=None):
         """Gradients of every example, stacked along a new first axis.

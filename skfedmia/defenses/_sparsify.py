@@ -61,7 +61,12 @@ class TopKSparsification(BaseDefense):
         return _zero_first(update, self.fraction, lambda: update.abs())
 
     def _noise_model(self):
-        return NoiseModel(pruned=self.fraction > 0)
+        pruned = self.fraction > 0
+        return NoiseModel(
+            pruned=pruned,
+            prune_rule="magnitude" if pruned else None,
+            prune_fraction=float(self.fraction),
+        )
 
 
 class RandomPruning(BaseDefense):
@@ -93,4 +98,9 @@ class RandomPruning(BaseDefense):
         )
 
     def _noise_model(self):
-        return NoiseModel(pruned=self.fraction > 0)
+        pruned = self.fraction > 0
+        return NoiseModel(
+            pruned=pruned,
+            prune_rule="random" if pruned else None,
+            prune_fraction=float(self.fraction),
+        )

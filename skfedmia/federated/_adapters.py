@@ -99,7 +99,9 @@ def set_flat_params(estimator, vector) -> None:
     """Write a vector made by :func:`get_flat_params` back into ``estimator`` in place."""
     if _is_skorch(estimator):
         params = [p for p in estimator.module_.parameters() if p.requires_grad]
-        vector = torch.as_tensor(vector, dtype=params[0].dtype, device=params[0].device)
+        # a copy: torch makes the parameters views of the vector it is given, and training
+        # would then write into the caller's vector (e.g. the global model of an average)
+        vector = torch.as_tensor(vector, dtype=params[0].dtype, device=params[0].device).clone()
         with torch.no_grad():
             torch.nn.utils.vector_to_parameters(vector, params)
         return

@@ -131,6 +131,7 @@ class FederatedAveragingClassifier(BaseFederatedClassifier):
         self.estimator_ = template
         weights = np.array([len(yk) for _, yk in node_data], dtype=np.float64)
         weights /= weights.sum()
+        wants_update = self._wants_update()
         locals_ = [None] * self.n_nodes_
         global_params = None
         step = 0
@@ -161,8 +162,15 @@ class FederatedAveragingClassifier(BaseFederatedClassifier):
                     if self.update_defense is not None and start is not None:
                         update = self.update_defense.apply(params - start, random_state=rng)
                         params = start + update
+                        # the node's model is what it sends: its hooks see the defended one
+                        set_flat_params(local, params)
                     total = weights[k] * params if total is None else total + weights[k] * params
                     self.estimator_ = local
+                    payload = None
+                    if wants_update and start is not None:
+                        payload = self._node_update(
+                            start, params, len(yk), defended=self.update_defense is not None
+                        )
                     self._node_step_done(
                         X,
                         y,
@@ -172,6 +180,7 @@ class FederatedAveragingClassifier(BaseFederatedClassifier):
                         node=k,
                         position=k,
                         validation=validation,
+                        update=payload,
                     )
                     progress.update()
                     step += 1

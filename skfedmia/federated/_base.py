@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from abc import ABCMeta, abstractmethod
 
@@ -20,6 +21,35 @@ from ._callbacks import NodeCallback, NodeModel
 from ._partition import PARTITIONS, split_nodes
 
 __all__ = ["BaseFederatedClassifier"]
+
+
+def _accepts(fn, name, *, by_name_only=False):
+    """Whether ``fn`` takes a keyword argument ``name`` (or any keyword)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        p.name == name or (not by_name_only and p.kind is inspect.Parameter.VAR_KEYWORD)
+        for p in params
+    )
+
+
+def _training_settings(estimator, local_epochs, n_rows):
+    """How a node trains: what a replay of its local steps needs to know."""
+    settings = {"local_epochs": int(local_epochs), "n_rows": int(n_rows)}
+    params = estimator.get_params(deep=False)
+    optimizer = params.get("optimizer")
+    name = getattr(optimizer, "__name__", None) or params.get("solver")
+    settings["optimizer"] = None if name is None else str(name).lower()
+    lr = params.get("lr", params.get("learning_rate_init", params.get("eta0")))
+    settings["lr"] = lr if isinstance(lr, numbers.Real) else None
+    batch_size = params.get("batch_size")
+    settings["batch_size"] = batch_size if isinstance(batch_size, numbers.Integral) else None
+    dropout = params.get("dropout", params.get("module__dropout"))
+    settings["dropout"] = float(dropout) if isinstance(dropout, numbers.Real) else 0.0
+    settings["shuffle"] = bool(params.get("iterator_train__shuffle", params.get("shuffle", True)))
+    return settings
 
 
 def _estimator_has(attr):
@@ -156,9 +186,39 @@ class BaseFederatedClassifier(
     def _notify(self, hook, *args, **kwargs):
         for cb in self.callbacks_:
             if isinstance(cb, NodeCallback):
-                getattr(cb, hook)(self, *args, **kwargs)
+                fn = getattr(cb, hook)
             elif hook == "on_node_end":
-                cb(self, *args, **kwargs)
+                fn = cb
+            else:
+                continue
+            if "update" in kwargs and not _accepts(fn, "update"):
+                # hooks written before the update payload existed do not receive it
+                kwargs_fn = {k: v for k, v in kwargs.items() if k != "update"}
+                fn(self, *args, **kwargs_fn)
+            else:
+                fn(self, *args, **kwargs)
+
+    def _wants_update(self):
+        """Whether a node hook names the ``update`` payload (then it is assembled).
+
+        Hooks that only take ``**kwargs`` get it when it is assembled for another one, but
+        do not make the federation assemble it, so they run exactly as before.
+        """
+        return any(
+            _accepts(
+                cb.on_node_end if isinstance(cb, NodeCallback) else cb, "update", by_name_only=True
+            )
+            for cb in getattr(self, "callbacks_", ())
+        )
+
+    def _node_update(self, before, sent, n_rows, defended):
+        """The ``update`` payload of a node hook: what the node sends and how it trained."""
+        return {
+            "params_before": before,
+            "params_sent": sent,
+            "defended": defended,
+            "training": _training_settings(self.estimator_, self.local_epochs, n_rows),
+        }
 
     def _live_view(self):
         """The model being trained, as a live :class:`NodeModel` (not a copy)."""
@@ -179,7 +239,7 @@ class BaseFederatedClassifier(
             record["validation_accuracy"] = float(np.mean(self.estimator_.predict(Xv) == yv))
         self.history_.append(record)
 
-    def _node_step_done(self, X, y, y_enc, *, step, cycle, node, position, validation):
+    def _node_step_done(self, X, y, y_enc, *, step, cycle, node, position, validation, update=None):
         """Record the step in ``history_`` and call the per-node hooks."""
         idx = self.node_indices_[node]
         self._record(
@@ -202,6 +262,7 @@ class BaseFederatedClassifier(
                 X=X[idx],
                 y=y[idx],
                 indices=idx,
+                **({} if update is None else {"update": update}),
             )
 
     def _validate_validation(self, validation_data):

@@ -114,7 +114,9 @@ class NodeCallback(BaseEstimator):
     def on_fit_begin(self, federation, X, y):
         """Called before the first node trains, with the whole training data."""
 
-    def on_node_end(self, federation, *, step, cycle, node, position, model, X, y, indices):
+    def on_node_end(
+        self, federation, *, step, cycle, node, position, model, X, y, indices, **kwargs
+    ):
         """Called after one node's local training.
 
         Parameters
@@ -134,6 +136,14 @@ class NodeCallback(BaseEstimator):
             The node's rows and labels (before any noise or resampling).
         indices : ndarray
             The node's row indices into the ``X`` given to ``fit``.
+        **kwargs
+            ``update`` (a dict), assembled when a hook names it (a keyword ``update``;
+            hooks with ``**kwargs`` then get it too) and the estimator's parameters can
+            be read: ``params_before`` (flat parameters before the node trained),
+            ``params_sent`` (what the node sends on, after ``update_defense``),
+            ``defended`` (whether a defense was applied) and ``training`` (``lr``,
+            ``batch_size``, ``optimizer``, ``local_epochs``, ``dropout``, ``shuffle``,
+            ``n_rows``; ``None`` where unknown).
         """
 
     def on_fit_end(self, federation):

@@ -176,6 +176,7 @@ class SequentialFederatedClassifier(BaseFederatedClassifier):
         seed = None if self.random_state is None else draw_seed(rng)
         self.estimator_ = self._new_estimator(seed)
         n_steps = self.n_cycles * self.n_nodes_
+        wants_update = self._wants_update()
         node_states = {}
         progress = tqdm(total=n_steps, disable=not self.verbose, desc="node steps", unit="step")
         step = 0
@@ -184,7 +185,7 @@ class SequentialFederatedClassifier(BaseFederatedClassifier):
                 for position, k in enumerate(order):
                     k = int(k)
                     Xk, yk = node_data[k]
-                    if step == 0 and self.update_defense is not None:
+                    if step == 0 and (self.update_defense is not None or wants_update):
                         initialize(self.estimator_, Xk, yk, classes=classes)
                     initialized = step > 0
                     if initialized and self.optimizer_state == "reset":
@@ -193,7 +194,7 @@ class SequentialFederatedClassifier(BaseFederatedClassifier):
                         set_optimizer_state(self.estimator_, node_states.get(k))
                     before = (
                         get_flat_params(self.estimator_)
-                        if self.update_defense is not None
+                        if (self.update_defense is not None or wants_update)
                         and (initialized or supports_flat_params(self.estimator_))
                         else None
                     )
@@ -206,10 +207,18 @@ class SequentialFederatedClassifier(BaseFederatedClassifier):
                     )
                     if self.optimizer_state == "local":
                         node_states[k] = get_optimizer_state(self.estimator_)
-                    if before is not None:
+                    payload = None
+                    if before is not None and self.update_defense is not None:
                         update = get_flat_params(self.estimator_) - before
                         update = self.update_defense.apply(update, random_state=rng)
                         set_flat_params(self.estimator_, before + update)
+                    if before is not None and wants_update:
+                        payload = self._node_update(
+                            before,
+                            get_flat_params(self.estimator_),
+                            len(yk),
+                            defended=self.update_defense is not None,
+                        )
                     self._node_step_done(
                         X,
                         y,
@@ -219,6 +228,7 @@ class SequentialFederatedClassifier(BaseFederatedClassifier):
                         node=k,
                         position=position,
                         validation=validation,
+                        update=payload,
                     )
                     progress.update()
                     step += 1

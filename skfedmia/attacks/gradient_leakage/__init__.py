@@ -4,13 +4,18 @@ Attacks are points of the Bayesian framework of Balunovic et al. (ICLR 2022): a
 gradient-matching loss (the assumed noise on the gradient) plus a prior over the inputs.
 """
 
-from ._attack import LOSSES, PRIORS, GradientInversionAttack, GradientReconstruction
+from ._attack import LOSSES, PRIORS, GradientInversionAttack
+from ._callback import GradientLeakageRecorder
 from ._labels import recover_label_counts
-from ._metrics import match_records, reconstruction_scores
+from ._layout import ColumnLayout
+from ._metrics import match_records, reconstruction_scores, tabular_scores
 from ._model import compute_gradient, simulate_local_update
+from ._result import GradientReconstruction
 
 __all__ = [
+    "ColumnLayout",
     "GradientInversionAttack",
+    "GradientLeakageRecorder",
     "GradientReconstruction",
     "LOSSES",
     "PRIORS",
@@ -19,4 +24,5 @@ __all__ = [
     "reconstruction_scores",
     "recover_label_counts",
     "simulate_local_update",
+    "tabular_scores",
 ]

@@ -14,12 +14,22 @@ __all__ = ["compute_gradient", "simulate_local_update"]
 
 
 def resolve_module(model, name="model"):
-    """Return the torch module of a plain module or of a skorch-style net (``module_``)."""
-    module = model if isinstance(model, nn.Module) else getattr(model, "module_", None)
+    """Return the torch module of a plain module, a skorch-style net (``module_``) or a
+    wrapper around one (an ``estimator`` or ``estimator_`` holding such a net, as the
+    model a federation's node hook receives)."""
+    module, seen = model, 0
+    while not isinstance(module, nn.Module) and module is not None and seen < 4:
+        inner = getattr(module, "module_", None)
+        if inner is None:
+            inner = getattr(module, "estimator_", None)
+        if inner is None:
+            inner = getattr(module, "estimator", None)
+        module, seen = inner, seen + 1
     if not isinstance(module, nn.Module):
         raise ValueError(
-            f"{name} must be a torch.nn.Module or an object with a torch module in "
-            f"`module_` (a fitted skorch net), got {type(model).__name__}."
+            f"{name} must be a torch.nn.Module, an object with a torch module in `module_` "
+            f"(a fitted skorch net) or a wrapper of one in `estimator`, got "
+            f"{type(model).__name__}."
         )
     if not any(True for _ in module.parameters()):
         raise ValueError(f"{name} has no parameters.")

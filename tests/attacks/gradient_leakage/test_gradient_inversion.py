@@ -175,6 +175,12 @@ def test_skorch_like_model_and_continuous_prior():
         (dict(n_restarts=0), "n_restarts"),
         (dict(update_mode="x"), "update_mode"),
         (dict(defense="noise"), "defense"),
+        (dict(prior_weight=-1.0), "prior_weight"),
+        (dict(prior_weight=float("inf")), "prior_weight"),
+        (dict(learning_rate=0.0), "learning_rate"),
+        (dict(max_iter=-1), "max_iter"),
+        (dict(refine_iter=1.5), "refine_iter"),
+        (dict(layout=[[0, 1]]), "layout"),
     ],
 )
 def test_bad_params(params, match):

@@ -1,0 +1,108 @@
+"""The defense-aware attack: pruning with natural zeros, closed form under defenses, DP-SGD."""
+
+import numpy as np
+import pytest
+import torch
+
+from skfedmia.attacks.gradient_leakage import GradientInversionAttack, compute_gradient
+from skfedmia.attacks.gradient_leakage._objective import pruning_view
+from skfedmia.attacks.gradient_leakage._synthetic import make_sparse_binary
+from skfedmia.defenses import (
+    DPSGD,
+    Compose,
+    GaussianNoise,
+    NoiseModel,
+    RandomPruning,
+    TopKSparsification,
+)
+from skfedmia.neural_net import MLPModule
+
+
+def sparse_problem(batch_size, n_features=60, n_classes=5, hidden=24, seed=0):
+    X, y = make_sparse_binary(
+        400 + batch_size, n_features, n_groups=n_classes, n_active=6, random_state=seed
+    )
+    torch.manual_seed(seed)
+    model = MLPModule(n_features, n_classes, hidden_layer_sizes=(hidden,))
+    return model, X[:400], X[400:], y[400:]
+
+
+def test_pruning_view_knows_which_zeros_the_defense_made():
+    nm = TopKSparsification(fraction=0.5).noise_model()
+    # 6 of 10 coordinates are zero before pruning: top-k 50% keeps 5, so it pruned nothing
+    natural = torch.tensor([0.0, 3.0, 0.0, -2.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.0])
+    zero, rule, tau = pruning_view(natural, nm)
+    assert rule == "magnitude" and tau == 0.0 and int(zero.sum()) == 6
+    # dense gradient: the zeros were smaller than the smallest kept magnitude
+    dense = TopKSparsification(fraction=0.5).apply(torch.arange(1.0, 11.0))
+    zero, rule, tau = pruning_view(dense, nm)
+    assert tau == 6.0 and int(zero.sum()) == 5
+    # random pruning: share of true zeros estimated from the zeros beyond the pruned half
+    rp = RandomPruning(fraction=0.5).noise_model()
+    obs = torch.tensor([0.0] * 8 + [1.0, 2.0])
+    _, rule, pi = pruning_view(obs, rp)
+    assert rule == "random" and pi == pytest.approx(6 / 8)
+    assert pruning_view(natural, NoiseModel()) is None
+
+
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_defense_aware_pruning_is_not_worse_than_ignoring_it(batch_size):
+    model, Xp, Xt, yt = sparse_problem(batch_size)
+    g = compute_gradient(model, Xt, yt, flat=True)
+    assert float((g == 0).float().mean()) > 0.5  # sparse inputs: natural zeros
+    defense = TopKSparsification(fraction=0.5)
+    pruned = defense.apply(g)
+    kw = dict(n_restarts=2, max_iter=100, refine_iter=30, random_state=0)
+    plain = GradientInversionAttack(**kw).fit(Xp)
+    aware = GradientInversionAttack(loss="bayes", defense=defense, **kw).fit(Xp)
+    s_plain = plain.score(plain.reconstruct(model, pruned, batch_size=batch_size), Xt, yt)
+    s_aware = aware.score(aware.reconstruct(model, pruned, batch_size=batch_size), Xt, yt)
+    assert s_aware["f1"] >= s_plain["f1"] - 1e-9
+    # more than half of the coordinates were zero already, so top-k 50% removed nothing
+    # non-zero: the defense-aware attack sees exactly what it would see undefended
+    assert torch.equal(pruned, g)
+    clean = plain.reconstruct(model, g, batch_size=batch_size)
+    assert s_aware == plain.score(clean, Xt, yt)
+
+
+def test_closed_form_is_tried_under_defenses():
+    model, Xp, Xt, yt = sparse_problem(1)
+    g = compute_gradient(model, Xt, yt, flat=True)
+    # 90% magnitude pruning removes non-zero entries, yet every present feature keeps
+    # some entry of its column: the closed form over kept entries stays exact
+    defense = TopKSparsification(fraction=0.9)
+    pruned = defense.apply(g)
+    assert pruning_view(pruned.double(), defense.noise_model())[2] > 0
+    gia = GradientInversionAttack(
+        defense=defense, n_restarts=1, max_iter=0, refine_iter=0, random_state=0
+    ).fit(Xp)
+    res = gia.reconstruct(model, pruned, batch_size=1)
+    assert res.method_ == "analytic"
+    np.testing.assert_array_equal(res.X_, Xt)
+    # under noise the closed form is a candidate beside the search, kept if it fits better
+    noisy_def = GaussianNoise(sigma=float(g.abs().mean()))
+    noisy = noisy_def.apply(g, random_state=0)
+    gia = GradientInversionAttack(
+        loss="bayes", defense=noisy_def, n_restarts=2, max_iter=50, refine_iter=10, random_state=0
+    ).fit(Xp)
+    res = gia.reconstruct(model, noisy, batch_size=1)
+    assert res.method_ in ("analytic", "gradient")
+    assert gia.score(res, Xt, yt)["f1"] >= 0.9
+
+
+def test_attack_models_dpsgd():
+    model, Xp, Xt, yt = sparse_problem(4)
+    dp = DPSGD(noise_multiplier=0.01, max_grad_norm=0.5)
+    grads = dp.privatize_gradient(model, torch.as_tensor(Xt), torch.as_tensor(yt), random_state=0)
+    gia = GradientInversionAttack(
+        loss="bayes", defense=dp, n_restarts=2, max_iter=100, refine_iter=30, random_state=0
+    ).fit(Xp)
+    res = gia.reconstruct(model, grads, batch_size=4, labels=yt)
+    assert gia.score(res, Xt, yt)["f1"] >= 0.8
+
+
+def test_compose_keeps_the_pruning_rule():
+    nm = Compose([GaussianNoise(0.1), TopKSparsification(0.3)]).noise_model()
+    assert nm.pruned and nm.prune_rule == "magnitude" and nm.prune_fraction == 0.3
+    nm = Compose([TopKSparsification(0.3), GaussianNoise(0.1)]).noise_model()
+    assert not nm.pruned and nm.prune_rule is None
