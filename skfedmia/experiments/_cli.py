@@ -70,7 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="torch threads (small MLPs are fastest on 1; default: %(default)s)",
     )
     rep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _register_mitigate(sub)
     return parser
+
+
+def _register_mitigate(sub):
+    from ._mitigation import add_mitigate_parser
+
+    add_mitigate_parser(sub)
 
 
 def _config(args):
@@ -131,4 +138,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "reproduce":
         return reproduce(args)
+    if args.command == "mitigate":
+        from ._mitigation import mitigate
+
+        return mitigate(args)
     return 2  # pragma: no cover - argparse requires a command
