@@ -212,6 +212,11 @@ class MitigationConfig:
         L2 norm a node's update is clipped to before its noise.
     dpsgd_noise : tuple of float, default=(0.5, 1.0, 2.0)
         Noise multipliers of DP-SGD at every node.
+    dpsgd_epsilon : tuple of float or None, default=None
+        DP-SGD strengths as target epsilons instead of noise multipliers: each cell's
+        noise multiplier is the smallest that keeps a node of ``n_target // n_nodes`` rows
+        within the target (at ``delta``, over the whole schedule). Overrides
+        ``dpsgd_noise``.
     dpsgd_clip : float, default=1.0
         DP-SGD's per-example clipping norm.
     delta : float, default=1e-5
@@ -240,6 +245,7 @@ class MitigationConfig:
     update_noise: tuple = (0.001, 0.003, 0.01)
     update_clip: float = 5.0
     dpsgd_noise: tuple = (0.5, 1.0, 2.0)
+    dpsgd_epsilon: tuple | None = None
     dpsgd_clip: float = 1.0
     delta: float = 1e-5
     mitigations: tuple = MITIGATIONS
@@ -291,6 +297,8 @@ class MitigationConfig:
         self.input_noise = _positive_numbers("input_noise", self.input_noise)
         self.update_noise = _positive_numbers("update_noise", self.update_noise)
         self.dpsgd_noise = _positive_numbers("dpsgd_noise", self.dpsgd_noise)
+        if self.dpsgd_epsilon is not None:
+            self.dpsgd_epsilon = _positive_numbers("dpsgd_epsilon", self.dpsgd_epsilon)
         _positive_numbers("update_clip", self.update_clip)
         _positive_numbers("dpsgd_clip", self.dpsgd_clip)
         ok = isinstance(self.delta, numbers.Real) and not isinstance(self.delta, bool)
@@ -364,9 +372,16 @@ def iter_mitigation_cells(config: MitigationConfig):
                 ("update_noise", s, base, {"update_clip": config.update_clip})
                 for s in config.update_noise
             ]
-            cells += [
-                ("dp_sgd", s, base, {"dpsgd_clip": config.dpsgd_clip}) for s in config.dpsgd_noise
-            ]
+            if config.dpsgd_epsilon is None:
+                cells += [
+                    ("dp_sgd", s, base, {"dpsgd_clip": config.dpsgd_clip})
+                    for s in config.dpsgd_noise
+                ]
+            else:
+                cells += [
+                    ("dp_sgd", f"eps={e:g}", base, {"dpsgd_clip": config.dpsgd_clip, "target": e})
+                    for e in config.dpsgd_epsilon
+                ]
             cells += [
                 ("random_order", f"{c}x{e}", (c, e), {}) for c, e in (base, *config.schedules)
             ]
@@ -497,9 +512,72 @@ def _accountant_epsilon(spec, node_rows):
         for n in node_rows:
             steps = math.ceil(n / spec["batch_size"]) * spec["local_epochs"] * spec["n_cycles"]
             rate = min(1.0, spec["batch_size"] / n)
-            worst = max(worst, compute_epsilon(spec["strength"], rate, steps, delta=delta))
+            worst = max(worst, compute_epsilon(_dpsgd_noise(spec), rate, steps, delta=delta))
         return worst
     return None
+
+
+def noise_for_epsilon(epsilon, sample_rate, n_steps, delta=1e-5, tol=1e-3):
+    """The smallest noise multiplier whose DP-SGD stays within ``epsilon`` at ``delta``.
+
+    Bisection on :func:`skfedmia.defenses.compute_epsilon` (which falls as the noise
+    grows), to a relative precision ``tol`` on the noise multiplier.
+
+    Parameters
+    ----------
+    epsilon : float
+        Target epsilon, ``> 0``.
+    sample_rate : float
+        Batch size over data size, in ``(0, 1]``.
+    n_steps : int
+        DP-SGD steps.
+    delta : float, default=1e-5
+        In ``(0, 1)``.
+    tol : float, default=1e-3
+
+    Returns
+    -------
+    noise_multiplier : float
+
+    Examples
+    --------
+    >>> from skfedmia.defenses import compute_epsilon
+    >>> from skfedmia.experiments._mitigation import noise_for_epsilon
+    >>> z = noise_for_epsilon(2.0, sample_rate=0.1, n_steps=100)
+    >>> bool(compute_epsilon(z, 0.1, 100) <= 2.0)
+    True
+    """
+    import logging
+
+    from ..defenses import compute_epsilon
+
+    ok = isinstance(epsilon, numbers.Real) and not isinstance(epsilon, bool)
+    if not (ok and np.isfinite(epsilon) and epsilon > 0):
+        raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}.")
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    low, high = 1e-3, 1.0
+    while compute_epsilon(high, sample_rate, n_steps, delta=delta) > epsilon:
+        low, high = high, 2 * high
+        if high > 1e6:
+            raise ValueError(f"no noise multiplier reaches epsilon={epsilon!r}.")
+    while high - low > tol * high:
+        mid = (low + high) / 2
+        if compute_epsilon(mid, sample_rate, n_steps, delta=delta) > epsilon:
+            low = mid
+        else:
+            high = mid
+    return high
+
+
+def _dpsgd_noise(spec):
+    """A DP-SGD cell's noise multiplier: given, or calibrated to its target epsilon."""
+    if "target" not in spec:
+        return spec["strength"]
+    rows = spec["pools"][0] // spec["n_nodes"]
+    steps = math.ceil(rows / spec["batch_size"]) * spec["local_epochs"] * spec["n_cycles"]
+    return noise_for_epsilon(
+        spec["target"], min(1.0, spec["batch_size"] / rows), steps, delta=spec["delta"]
+    )
 
 
 def _federation(config, spec, rng):
@@ -517,7 +595,9 @@ def _federation(config, spec, rng):
         clip = spec["update_clip"]
         params["update_defense"] = GaussianNoise(sigma=s * clip, clip_norm=clip)
     elif m == "dp_sgd":
-        dp = DPSGDCallback(noise_multiplier=s, max_grad_norm=spec["dpsgd_clip"], random_state=0)
+        dp = DPSGDCallback(
+            noise_multiplier=_dpsgd_noise(spec), max_grad_norm=spec["dpsgd_clip"], random_state=0
+        )
         local.set_params(callbacks=[dp])
     elif m == "random_order":
         params["node_order"] = "random"
@@ -828,6 +908,8 @@ def _strength_key(text):
         return -1.0
     if "x" in text:
         return float(text.split("x")[0])
+    if text.startswith("eps="):
+        return float(text[4:])
     return float(text)
 
 
@@ -1156,6 +1238,11 @@ def add_mitigate_parser(sub):
     p.add_argument("--seeds", default=None, help="random seeds, e.g. '0 1 2'")
     p.add_argument("--mitigations", default=None, help=f"subset of {', '.join(MITIGATIONS)}")
     p.add_argument("--delta", type=float, default=None, help="delta of every epsilon")
+    p.add_argument(
+        "--dpsgd-epsilon",
+        default=None,
+        help="DP-SGD strengths as target epsilons, e.g. '1 4 16' (default: noise multipliers)",
+    )
     p.add_argument("--n-jobs", type=int, default=None, help="parallel shadow training")
     p.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
     p.add_argument("--out", default="results/mitigation", help="output folder")
@@ -1185,6 +1272,7 @@ def mitigate(args) -> int:
             "seeds": _split_words(args.seeds, int),
             "mitigations": _split_words(args.mitigations, str),
             "delta": args.delta,
+            "dpsgd_epsilon": _split_words(args.dpsgd_epsilon, float),
             "device": args.device,
             "n_jobs": args.n_jobs,
         }

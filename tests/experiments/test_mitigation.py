@@ -192,6 +192,8 @@ def test_study_resumes_without_recomputing_finished_cells(tmp_path):
         ({"update_noise": (0.0,)}, "update_noise must hold finite numbers > 0"),
         ({"dpsgd_noise": (-1,)}, "dpsgd_noise must hold finite numbers > 0"),
         ({"update_clip": 0}, "update_clip must hold finite numbers > 0"),
+        ({"dpsgd_epsilon": (0.0,)}, "dpsgd_epsilon must hold finite numbers > 0"),
+        ({"dpsgd_epsilon": (-2.0,)}, "dpsgd_epsilon must hold finite numbers > 0"),
         ({"delta": 0.0}, "delta must be a number in \\(0, 1\\)"),
         ({"delta": 1.0}, "delta must be a number in \\(0, 1\\)"),
         ({"schedules": ((3, 3),)}, "keeps the total"),
@@ -221,3 +223,17 @@ def test_the_cli_runs_the_study(tmp_path, capsys):
 
     assert main(["mitigate", "--quick", "--delta", "2", "--out", str(tmp_path)]) == 2
     assert "delta must be" in capsys.readouterr().err
+
+
+def test_dpsgd_strength_as_target_epsilon_is_met_by_the_accountant():
+    from skfedmia.experiments._mitigation import _accountant_epsilon, noise_for_epsilon
+
+    cfg = _tiny(dpsgd_epsilon=(2.0, 8.0), mitigations=("dp_sgd",))
+    specs = [s for s in iter_mitigation_cells(cfg) if s["mitigation"] == "dp_sgd"]
+    assert [s["strength"] for s in specs] == ["eps=2", "eps=8"]
+    rows = cfg.pools()[0] // 2
+    spent = [_accountant_epsilon(s, [rows, rows]) for s in specs]
+    assert 1.9 < spent[0] <= 2.0
+    assert 7.6 < spent[1] <= 8.0
+    with pytest.raises(ValueError, match="epsilon must be a finite number > 0"):
+        noise_for_epsilon(0.0, 0.1, 10)
