@@ -1027,13 +1027,22 @@ def _findings(part, tolerance):
         bits = []
         for r in rows.itertuples(index=False):
             removed = 1 - (r.insider_auc - 0.5) / adv0 if adv0 > 0 else np.nan
+            clear = r.insider_auc_high < none["insider_auc"]
             bits.append(
-                f"{r.strength or m}: removes {100 * removed:.0f}% of the insider's AUC advantage "
-                f"(AUC {r.insider_auc:.3f}, TPR@1% {r.insider_tpr_at_1_fpr:.3f}) at "
-                f"{100 * (acc0 - r.test_accuracy):+.1f} points of accuracy cost"
+                f"{r.strength or 'final model only'}: insider AUC {r.insider_auc:.3f} "
+                f"[{r.insider_auc_low:.3f}, {r.insider_auc_high:.3f}]"
+                + (" (interval below the undefended AUC)" if clear else "")
+                + f", {100 * removed:.0f}% of the AUC advantage removed, TPR@1% "
+                f"{r.insider_tpr_at_1_fpr:.3f}; accuracy {r.test_accuracy:.3f} "
+                f"({100 * (r.test_accuracy - acc0):+.1f} points)"
             )
+        label = _STRENGTH_LABEL[m]
         lines.append(
-            f"- **{m.replace('_', ' ')}** ({_STRENGTH_LABEL[m]}): " + "; ".join(bits) + "."
+            f"- **{m.replace('_', ' ')}**"
+            + (f" ({label})" if label else "")
+            + ": "
+            + "; ".join(bits)
+            + "."
         )
     eligible = part[(part["mitigation"] != "none") & (part["test_accuracy"] >= acc0 - tolerance)]
     if eligible.empty:
@@ -1052,20 +1061,36 @@ def _findings(part, tolerance):
     if not rand.empty:
         r = rand.iloc[0]
         chance = 1 / part["n_nodes"].iloc[0]
-        holds = r["attribution_unaware"] < none["attribution_unaware"]
+        holds = rand["attribution_unaware"].mean() < none["attribution_unaware"]
         lines.append(
             f"- *Paper: random order hides which node a record came from.* An insider who "
             f"assumes the fixed order attributes {100 * none['attribution_unaware']:.0f}% of "
-            f"members to the right node under the fixed order and "
-            f"{100 * r['attribution_unaware']:.0f}% under a random order ({r['strength']}; "
-            f"chance {100 * chance:.0f}%); the insider who knows the order (the coordinator) "
-            f"still gets {100 * r['attribution_aware']:.0f}%. N1's AUC peaks right after N1 in "
+            f"members to their node under the fixed order, and "
+            f"{100 * rand['attribution_unaware'].mean():.0f}% on average over the random-order "
+            f"schedules ({', '.join(f'{100 * a:.0f}%' for a in rand['attribution_unaware'])}; "
+            f"{100 * chance:.0f}% in expectation over orders). The insider who knows the order "
+            f"(the coordinator) still gets {100 * r['attribution_aware']:.0f}% at "
+            f"{r['strength']}. N1's AUC peaks right after N1 in "
             f"{100 * r['peak_after_n1']:.0f}% of cycles, at the step the fixed order predicts "
-            f"in {100 * r['peak_at_assumed_step']:.0f}%. "
-            + ("Holds." if holds else "Does not hold here.")
+            f"in {100 * r['peak_at_assumed_step']:.0f}%; an insider attacking that step gets AUC "
+            f"{r['assumed_step_auc']:.3f} instead of {r['insider_auc']:.3f}. "
+            + (
+                "Holds against insiders who do not learn the order; not against the coordinator."
+                if holds
+                else "Does not hold here."
+            )
         )
     if not fixed.empty:
         lower = bool((fixed["insider_auc"] < none["insider_auc"]).all())
+        clear = bool((fixed["insider_auc_high"] < none["insider_auc"]).all())
+        verdict = (
+            "Holds at every schedule, beyond the 95% intervals."
+            if clear
+            else "Lower at every schedule, but within the 95% intervals: not shown with this "
+            "many rows and seeds."
+            if lower
+            else "Does not hold at every schedule."
+        )
         lines.append(
             "- *Paper: more cycles with fewer epochs lowers the risk.* Insider AUC "
             + ", ".join(
@@ -1075,7 +1100,7 @@ def _findings(part, tolerance):
             + f" vs {none['insider_auc']:.3f} undefended; accuracy "
             + ", ".join(f"{a:.3f}" for a in fixed["test_accuracy"])
             + f" vs {acc0:.3f}. "
-            + ("Holds at every schedule." if lower else "Does not hold at every schedule.")
+            + verdict
         )
     dp = part[part["mitigation"].isin(["update_noise", "dp_sgd"])]
     if not dp.empty:
@@ -1095,6 +1120,14 @@ def _findings(part, tolerance):
             )
         )
     return lines
+
+
+def _shown_fields(config):
+    """The configuration as the report shows it: a data file by its name only."""
+    fields = config.result_fields()
+    if fields.get("data_path"):
+        fields["data_path"] = Path(fields["data_path"]).name
+    return fields
 
 
 def write_mitigation_report(records, out, config: MitigationConfig | None = None, tolerance=0.02):
@@ -1131,7 +1164,7 @@ def write_mitigation_report(records, out, config: MitigationConfig | None = None
             f"{config.dpsgd_clip:g}.",
             "",
             "```json",
-            json.dumps({k: v for k, v in config.result_fields().items()}, default=str),
+            json.dumps(_shown_fields(config), default=str),
             "```",
             "",
         ]
