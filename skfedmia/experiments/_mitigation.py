@@ -60,6 +60,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from skorch.callbacks import Callback
 
 __all__ = [
@@ -133,6 +134,12 @@ class DPSGDCallback(Callback):
     4
     """
 
+    _parameter_constraints: dict = {
+        "noise_multiplier": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_grad_norm": [Interval(numbers.Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, noise_multiplier=1.0, max_grad_norm=1.0, random_state=None):
         self.noise_multiplier = noise_multiplier
         self.max_grad_norm = max_grad_norm
@@ -141,10 +148,12 @@ class DPSGDCallback(Callback):
     def initialize(self):
         from ..defenses import DPSGD
 
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False), type(self).__name__
+        )
         self.dpsgd_ = DPSGD(
             noise_multiplier=self.noise_multiplier, max_grad_norm=self.max_grad_norm
         )
-        self.dpsgd_._check_params()
         self.rng_ = check_random_state(self.random_state)
         self.n_steps_ = 0
         return self

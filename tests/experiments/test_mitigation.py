@@ -209,7 +209,7 @@ def test_bad_strengths_are_clear_errors(kwargs, match):
 def test_dpsgd_callback_rejects_bad_noise_and_other_losses():
     X, y = _data(32)
     bad = TorchMLPClassifier(max_epochs=1, callbacks=[DPSGDCallback(noise_multiplier=-1.0)])
-    with pytest.raises(ValueError, match="noise_multiplier must be"):
+    with pytest.raises(ValueError, match="noise_multiplier"):
         bad.fit(X, y)
     nll = TorchMLPClassifier(
         max_epochs=1, criterion=torch.nn.NLLLoss, callbacks=[DPSGDCallback()], device="cpu"
