@@ -833,6 +833,9 @@ def _rows(records):
             "attribution_aware": res["attribution_aware"],
             "attribution_unaware": res["attribution_unaware"],
             "assumed_step_auc": res["insider_n1_assumed_step"]["auc"],
+            "insider_n_members": res["insider_n1"]["n_members"],
+            "insider_n_non_members": res["insider_n1"]["n_non_members"],
+            "delta": spec["delta"],
             "seconds": res.get("seconds", np.nan),
         }
         ins = res["insider_n1"]
@@ -1115,6 +1118,18 @@ def _findings(part, tolerance):
     if not dp.empty:
         gaps = dp["accountant_epsilon"] / dp["epsilon_lower_bound"].where(
             dp["epsilon_lower_bound"] > 0
+        )
+        from ..metrics._audit import _bound
+
+        n_pos = int(part["insider_n_members"].min())
+        n_neg = int(part["insider_n_non_members"].min())
+        ceiling = float(
+            _bound(np.array([0]), np.array([0]), n_neg, n_pos, none["delta"], 0.95)[0][0]
+        )
+        lines.append(
+            f"- *Audit ceiling.* With {n_pos} members and {n_neg} non-members, a perfect attack "
+            f"would prove ε ≥ {ceiling:.2f} at most; larger accountant ε cannot be refuted with "
+            "this many rows."
         )
         lines.append(
             "- *Audit.* The attack proves at most ε ≥ "
