@@ -9,7 +9,12 @@ from sklearn.linear_model import SGDClassifier
 
 from skfedmia import TorchMLPClassifier
 from skfedmia.defenses import DPSGD
-from skfedmia.experiments import DPSGDCallback, MitigationConfig, run_mitigation_study
+from skfedmia.experiments import (
+    DPSGDCallback,
+    MitigationConfig,
+    run_mitigation_study,
+    write_mitigation_report,
+)
 from skfedmia.experiments._mitigation import _federation, iter_mitigation_cells
 from skfedmia.federated._adapters import get_flat_params
 
@@ -183,6 +188,12 @@ def test_study_resumes_without_recomputing_finished_cells(tmp_path):
     result = records[0]["result"]
     assert 0 <= result["insider_n1"]["auc"] <= 1
     assert result["epsilon_lower_bound"]["epsilon"] >= 0
+    paths = write_mitigation_report(records, tmp_path, config=cfg)
+    report = paths["report.md"].read_text()
+    assert "Best at equal accuracy" in report or "No mitigation keeps accuracy" in report
+    assert paths["privacy_utility_nodes_2.png"].stat().st_size > 0
+    summary = paths["mitigation_summary.csv"].read_text()
+    assert "peer_to_peer" in summary and "input_noise" in summary
 
 
 @pytest.mark.parametrize(
