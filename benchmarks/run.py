@@ -25,7 +25,27 @@ cell
     epochs, 10 shadow models, insider monitor after every step), as skfedmia runs it and
     with its speed-ups switched off in the same process: shadow models one by one, skorch's
     DataLoader batching and per-batch mode switch, torch's default optimizer. The ratio
-    extrapolates a full grid from "before" to "after".
+    extrapolates a full grid from "before" to "after". A third variant trains the attack
+    model as before the protocol set it (batch 128, the attack's former default).
+attack_model
+    The protocol's attack model (64 sigmoid units, 40 epochs) trained in batches of 128 at
+    ``lr=0.005`` (before), 512 at 0.01 and 1,024 at 0.01 (what the protocol uses), inside
+    the shadow attack on one node's model (50 classes, 3,333 rows, 20 epochs; 10 shadows of
+    2,500 rows: 50,000 attack-model rows), for ``--attack-seeds`` seeds: the attack's fit
+    time (shadows included) and its AUC and accuracy on 3,333 members and as many
+    non-members.
+cell_scaling
+    How one federated cell's cost grows (``--scale-cycles`` cycles of ``--scale-epochs``
+    local epochs, 50 classes, insider monitor): with the nodes (3 / 10 / 15, 10,000 rows),
+    the federation's rows (2,500 / 5,000 / 10,000, 3 nodes) and the shadow models
+    (5 / 10 / 20); each a ratio to the base cell (3 nodes, 10,000 rows, 10 shadows) timed
+    in the same run.
+grid_parallel
+    A small grid (``--grid-seeds`` seeds x (a baseline and 3 / 10-node federations),
+    ``--scale-cycles`` x ``--scale-epochs``, 4,000 federation rows, 5 shadows) computed
+    one cell at a time and with ``--grid-jobs`` cells at once (default: all cores); the
+    ratio is the parallel run's time over the serial one's, and the two runs' tables are
+    checked to be identical.
 
 Results go to a table on stdout and to JSON (``--json``, default
 ``benchmarks/results-<device>.json``).
@@ -255,7 +275,7 @@ def case_cell(args):
     import skorch
 
     from skfedmia.attacks.membership import _shadow_training
-    from skfedmia.experiments import ReproductionConfig, iter_cells
+    from skfedmia.experiments import ReproductionConfig, _cells, iter_cells
     from skfedmia.experiments._cells import load_data, run_federated
     from skfedmia.neural_net import TorchMLPClassifier
     from skfedmia.utils import resolve_device
@@ -297,9 +317,175 @@ def case_cell(args):
 
         return run
 
+    def former_attack_model():
+        former = dict(_cells.ATTACK_MODEL, batch_size=128, lr=0.005)
+        saved = dict(_cells.ATTACK_MODEL)
+        _cells.ATTACK_MODEL.update(former)
+        try:
+            run_federated(config, spec, data)
+        finally:
+            _cells.ATTACK_MODEL.update(saved)
+
     before = "before (one by one, DataLoader, unfused)"
-    variants = {before: variant(True), "skfedmia": variant(False)}
+    variants = {
+        before: variant(True),
+        "attack model in batches of 128": former_attack_model,
+        "skfedmia": variant(False),
+    }
     return _paired(variants, args.cell_repeats, resolve_device(args.device), 1, "s", before)
+
+
+def case_attack_model(args):
+    import numpy as np
+
+    from skfedmia.attacks.membership import MembershipInferenceAttack
+    from skfedmia.experiments import ReproductionConfig
+    from skfedmia.experiments._cells import ATTACK_MODEL, _split, load_data
+    from skfedmia.metrics import attack_report
+    from skfedmia.neural_net import TorchMLPClassifier
+
+    settings = {
+        "batch 128, lr 0.005 (before)": dict(batch_size=128, lr=0.005),
+        "batch 512, lr 0.01": dict(batch_size=512, lr=0.01),
+        "batch 1024, lr 0.01 (protocol)": dict(batch_size=1024, lr=0.01),
+    }
+    config = ReproductionConfig(n_classes=(50,), n_nodes=(3,), device=args.device)
+    runs = {name: [] for name in settings}
+    for seed in range(args.attack_seeds):
+        split = _split(config, *load_data(config, 50, seed), seed)
+        rng = np.random.RandomState(seed)
+        node = rng.choice(len(split.y_target), 3333, replace=False)
+        X, y = split.X_target[node], split.y_target[node]
+        target = TorchMLPClassifier(max_epochs=20, device=args.device, random_state=seed)
+        target.fit(X, y)
+        n = min(len(y), len(split.y_test))
+        out = rng.choice(len(split.y_test), n, replace=False)
+        X_eval = np.concatenate([X[:n], split.X_test[out]])
+        y_eval = np.concatenate([y[:n], split.y_test[out]])
+        membership = np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)]
+        for r, name in enumerate(settings):
+            name = list(settings)[(r + seed) % len(settings)]  # rotate the order
+            model = TorchMLPClassifier(**{**ATTACK_MODEL, **settings[name]}, device=args.device)
+            attack = MembershipInferenceAttack(
+                target,
+                shadow_estimator=TorchMLPClassifier(max_epochs=20, device=args.device),
+                n_shadow_models=10,
+                shadow_size=min(3333, len(split.y_shadow) // 2),
+                disjoint=False,
+                attack_estimator=model,
+                features="full",
+                random_state=seed + 100,
+            )
+            start = time.perf_counter()
+            attack.fit(split.X_shadow, split.y_shadow)
+            took = time.perf_counter() - start
+            scores = attack.decision_function(X_eval, y_eval)
+            report = attack_report(membership, scores, predictions=(scores >= 0).astype(int))
+            report = report.to_dict()
+            runs[name].append({"s": took, "auc": report["roc_auc"], "accuracy": report["accuracy"]})
+    base = "batch 128, lr 0.005 (before)"
+    rows = {}
+    for name, rs in runs.items():
+        rows[name] = {
+            "s": statistics.median(r["s"] for r in rs),
+            "ratio": statistics.median(r["s"] / b["s"] for r, b in zip(rs, runs[base])),
+            "auc": [r["auc"] for r in rs],
+            "accuracy": [r["accuracy"] for r in rs],
+            "auc_minus_before": [r["auc"] - b["auc"] for r, b in zip(rs, runs[base])],
+            "runs": [r["s"] for r in rs],
+        }
+    return rows
+
+
+def _scale_config(args, **kw):
+    from skfedmia.experiments import ReproductionConfig
+
+    params = dict(
+        n_classes=(50,),
+        n_nodes=(3,),
+        local_epochs=(args.scale_epochs,),
+        n_cycles=args.scale_cycles,
+        n_shadow_models=10,
+        device=args.device,
+    )
+    params.update(kw)
+    return ReproductionConfig(**params)
+
+
+def case_cell_scaling(args):
+    from skfedmia.experiments import iter_cells
+    from skfedmia.experiments._cells import load_data, run_federated
+    from skfedmia.utils import resolve_device
+
+    base = "3 nodes, 10,000 rows, 10 shadows"
+    settings = {
+        base: {},
+        "10 nodes": {"n_nodes": (10,)},
+        "15 nodes": {"n_nodes": (15,)},
+        "2,500 rows": {"n_target": 2_500},
+        "5,000 rows": {"n_target": 5_000},
+        "5 shadows": {"n_shadow_models": 5},
+        "20 shadows": {"n_shadow_models": 20},
+    }
+
+    def variant(kw):
+        config = _scale_config(args, **kw)
+        spec = next(c for c in iter_cells(config) if c["kind"] == "federated")
+        data = load_data(config, 50, 0)
+        return lambda: run_federated(config, spec, data)
+
+    variants = {name: variant(kw) for name, kw in settings.items()}
+    return _paired(variants, args.cell_repeats, resolve_device(args.device), 1, "s", base)
+
+
+def case_grid_parallel(args):
+    import filecmp
+
+    from joblib import cpu_count
+
+    from skfedmia.experiments import run_reproduction, write_report
+
+    jobs = args.grid_jobs or cpu_count()
+    config = dict(
+        n_nodes=(3, 10),
+        seeds=tuple(range(args.grid_seeds)),
+        n_shadow_models=5,
+        n_target=4_000,
+        n_shadow=3_000,
+        n_test=2_000,
+        centralized_epochs=20,
+    )
+    tables = ["table1_centralized.csv", "table2_final_cycle.csv", "steps.csv"]
+    times = {"serial": [], "parallel": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.cell_repeats):
+            order = [("serial", 1), ("parallel", jobs)]
+            for name, n_jobs in order if r % 2 == 0 else order[::-1]:
+                out = Path(tmp) / f"{name}-{r}"
+                start = time.perf_counter()
+                records = run_reproduction(
+                    _scale_config(args, n_jobs=n_jobs, threads=args.threads, **config),
+                    out,
+                    verbose=0,
+                )
+                times[name].append(time.perf_counter() - start)
+                write_report(records, out)
+        n_cells = len(records)
+        same = all(
+            filecmp.cmp(Path(tmp) / f"serial-{r}" / t, Path(tmp) / f"parallel-{r}" / t, False)
+            for r in range(args.cell_repeats)
+            for t in tables
+        )
+    ratios = [p / s for p, s in zip(times["parallel"], times["serial"])]
+    rows = {}
+    for name in ("serial", "parallel"):
+        rows[f"{name} ({1 if name == 'serial' else jobs} at once, {n_cells} cells)"] = {
+            "s": statistics.median(times[name]),
+            "ratio": 1.0 if name == "serial" else statistics.median(ratios),
+            "runs": times[name],
+            "identical_tables": same,
+        }
+    return rows
 
 
 def run_case(args):
@@ -314,6 +500,12 @@ def run_case(args):
         rows = case_reproduce_quick(args)
     elif args.case == "cell":
         rows = case_cell(args)
+    elif args.case == "attack_model":
+        rows = case_attack_model(args)
+    elif args.case == "cell_scaling":
+        rows = case_cell_scaling(args)
+    elif args.case == "grid_parallel":
+        rows = case_grid_parallel(args)
     else:
         raise SystemExit(f"unknown case {args.case}")
     result = {"case": args.case, "rows": rows, "peak_rss_mb": _peak_rss_mb()}
@@ -336,6 +528,8 @@ def _table(results, device_name):
             else:
                 t, r = f"{row['s']:.1f} s", row.get("ratio", float("nan"))
             ratio = "" if r != r else f"{r:.2f}x"
+            if "auc" in row:
+                t += f", AUC {statistics.mean(row['auc']):.4f}"
             mem = f"{res['peak_rss_mb']:.0f}"
             if "peak_cuda_mb" in res:
                 mem += f" (+{res['peak_cuda_mb']:.0f} GPU)"
@@ -352,11 +546,25 @@ def main(argv=None):
     parser.add_argument(
         "--cases",
         nargs="+",
-        default=["mlp_epoch", "ensemble_10", "ensemble_64", "reproduce_quick", "cell"],
+        default=[
+            "mlp_epoch",
+            "ensemble_10",
+            "ensemble_64",
+            "reproduce_quick",
+            "cell",
+            "attack_model",
+            "cell_scaling",
+            "grid_parallel",
+        ],
     )
     parser.add_argument("--reproduce-repeats", type=int, default=1)
     parser.add_argument("--cell-repeats", type=int, default=5)
     parser.add_argument("--cell-epochs", type=int, default=20)
+    parser.add_argument("--scale-epochs", type=int, default=5, help="cell_scaling, grid_parallel")
+    parser.add_argument("--scale-cycles", type=int, default=2, help="cell_scaling, grid_parallel")
+    parser.add_argument("--grid-seeds", type=int, default=2, help="grid_parallel")
+    parser.add_argument("--attack-seeds", type=int, default=3, help="attack_model")
+    parser.add_argument("--grid-jobs", type=int, default=None, help="grid_parallel (all cores)")
     parser.add_argument("--json", default=None, help="where to write the results")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -364,6 +572,25 @@ def main(argv=None):
         run_case(args)
         return 0
 
+    import platform
+
+    import torch
+
+    device_name = args.device
+    if args.device != "cpu" and torch.cuda.is_available():
+        device_name = torch.cuda.get_device_name()
+    else:
+        device_name = f"cpu ({platform.processor() or platform.machine()}, "
+        device_name += f"{args.threads} torch thread(s))"
+    path = Path(args.json or HERE / f"results-{args.device}.json")
+    meta = {
+        "device": device_name,
+        "torch": torch.__version__,
+        "repeats": args.repeats,
+        "epochs_per_run": args.epochs,
+        "threads": args.threads,
+        "argv": sys.argv[1:] if argv is None else list(argv),
+    }
     results = []
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     for case in args.cases:
@@ -386,6 +613,15 @@ def main(argv=None):
             str(args.cell_repeats),
             "--cell-epochs",
             str(args.cell_epochs),
+            "--scale-epochs",
+            str(args.scale_epochs),
+            "--scale-cycles",
+            str(args.scale_cycles),
+            "--grid-seeds",
+            str(args.grid_seeds),
+            "--attack-seeds",
+            str(args.attack_seeds),
+            *(["--grid-jobs", str(args.grid_jobs)] if args.grid_jobs else []),
         ]
         print(f"running {case} ...", file=sys.stderr, flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -394,27 +630,10 @@ def main(argv=None):
             raise SystemExit(f"case {case} failed")
         line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
         results.append(json.loads(line[len("RESULT ") :]))
+        # written after every case, so a long run that is stopped keeps what it measured
+        path.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
 
-    import platform
-
-    import torch
-
-    device_name = args.device
-    if args.device != "cpu" and torch.cuda.is_available():
-        device_name = torch.cuda.get_device_name()
-    else:
-        device_name = f"cpu ({platform.processor() or platform.machine()}, "
-        device_name += f"{args.threads} torch thread(s))"
     print(_table(results, device_name))
-    path = Path(args.json or HERE / f"results-{args.device}.json")
-    meta = {
-        "device": device_name,
-        "torch": torch.__version__,
-        "repeats": args.repeats,
-        "epochs_per_run": args.epochs,
-        "threads": args.threads,
-    }
-    path.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
     print(f"\nwritten: {path}")
     return 0
 

@@ -5,36 +5,41 @@ cells and how one is computed), ``_store`` (finished cells on disk), ``_driver``
 resumable run over a configuration), ``_tables`` / ``_figures`` / ``_outputs`` (the
 tables, figures and report written from the cells) and ``_cli`` (the command line).
 ``_mitigation`` measures the paper's mitigations.
+
+Names load on first use, so that the command line starts without the numerical stack.
 """
 
-from ._cells import iter_cells, load_data
-from ._config import ReproductionConfig
-from ._driver import run_reproduction
-from ._figures import plot_steps
-from ._mitigation import (
-    DPSGDCallback,
-    MitigationConfig,
-    run_mitigation_study,
-    write_mitigation_report,
-)
-from ._outputs import write_report
-from ._store import CellStore, cell_key
-from ._tables import PAPER_TABLE1, PAPER_TABLE2, build_tables
+import importlib
 
-__all__ = [
-    "PAPER_TABLE1",
-    "PAPER_TABLE2",
-    "CellStore",
-    "DPSGDCallback",
-    "MitigationConfig",
-    "ReproductionConfig",
-    "build_tables",
-    "cell_key",
-    "iter_cells",
-    "load_data",
-    "plot_steps",
-    "run_mitigation_study",
-    "run_reproduction",
-    "write_mitigation_report",
-    "write_report",
-]
+_WHERE = {
+    "PAPER_TABLE1": "_tables",
+    "PAPER_TABLE2": "_tables",
+    "CellStore": "_store",
+    "DPSGDCallback": "_mitigation",
+    "DamagedCellWarning": "_store",
+    "MitigationConfig": "_mitigation",
+    "ReproductionConfig": "_config",
+    "build_tables": "_tables",
+    "cell_key": "_store",
+    "iter_cells": "_cells",
+    "load_data": "_cells",
+    "plot_steps": "_figures",
+    "run_mitigation_study": "_mitigation",
+    "run_reproduction": "_driver",
+    "write_mitigation_report": "_mitigation",
+    "write_report": "_outputs",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_WHERE])

@@ -47,7 +47,13 @@ class ReproductionConfig:
     batch_size : int, default=128
     device : str, default="auto"
     n_jobs : int or None, default=None
-        Shadow models trained in parallel.
+        Cells computed at once, with joblib: ``None`` means one unless a
+        ``joblib.parallel_config`` says otherwise (which is how a Dask cluster is used
+        from library code), ``-1`` all cores. Each cell gives the same numbers however it
+        is run.
+    threads : int, default=1
+        Torch threads per cell (the paper's small MLPs train fastest on one); the number
+        of cells at once is capped so that ``n_jobs * threads`` fits the cores.
     """
 
     dataset: str = "purchases-like"
@@ -66,6 +72,7 @@ class ReproductionConfig:
     batch_size: int = 128
     device: str = "auto"
     n_jobs: int | None = field(default=None, metadata={"affects_results": False})
+    threads: int = field(default=1, metadata={"affects_results": False})
 
     @classmethod
     def quick(cls, **overrides) -> ReproductionConfig:
@@ -97,9 +104,17 @@ class ReproductionConfig:
             if not value:
                 raise ValueError(f"{name} must not be empty.")
             setattr(self, name, value)
-        for name in ("n_cycles", "n_shadow_models", "centralized_epochs", "batch_size"):
+        for name in (
+            "n_cycles",
+            "n_shadow_models",
+            "centralized_epochs",
+            "batch_size",
+            "threads",
+        ):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.n_jobs is not None and int(self.n_jobs) == 0:
+            raise ValueError("n_jobs must be a non-zero integer or None, got 0.")
         if min(self.n_nodes) < 1:
             raise ValueError(f"n_nodes must be positive, got {self.n_nodes}.")
 
@@ -109,7 +124,7 @@ class ReproductionConfig:
         return tuple(int(g) if g is not None else d for g, d in zip(given, default))
 
     def result_fields(self) -> dict:
-        """The fields that decide results (``n_jobs`` does not)."""
+        """The fields that decide results (``n_jobs`` and ``threads`` do not)."""
         out = {}
         for f in dataclasses.fields(self):
             if f.metadata.get("affects_results", True):

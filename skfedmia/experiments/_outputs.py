@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from ._figures import plot_steps
-from ._tables import PAPER_TABLE1, PAPER_TABLE2, build_tables, peak_summary
+from ._store import write_atomic
+from ._tables import PAPER_TABLE1, PAPER_TABLE2, build_tables, build_timings, peak_summary
 
-__all__ = ["write_report"]
+__all__ = ["config_json", "write_report"]
 
 
 def _fmt(df: pd.DataFrame) -> str:
@@ -30,8 +31,18 @@ def _fmt(df: pd.DataFrame) -> str:
     return "\n".join([head, rule, *body]) + "\n"
 
 
+def config_json(config) -> str:
+    """The result-deciding fields of ``config`` as JSON text."""
+    return json.dumps(config.result_fields(), indent=1, sort_keys=True, default=str) + "\n"
+
+
 def write_report(records, out, config=None) -> dict:
     """Write CSV and JSON tables, PNG figures and ``report.md`` into ``out``.
+
+    The tables hold results only, so two runs of the same cells write the same bytes;
+    the cells' wall-clock seconds go to ``timings.csv``. With ``config``, its
+    result-deciding fields go to ``config.json`` (the command line reads it back to
+    refuse mixing another configuration's report into the folder).
 
     Returns
     -------
@@ -48,10 +59,17 @@ def write_report(records, out, config=None) -> dict:
         ("steps", steps),
     ):
         csv = out / f"{name}.csv"
-        df.to_csv(csv, index=False)
+        write_atomic(csv, df.to_csv(index=False))
         js = out / f"{name}.json"
-        js.write_text(df.to_json(orient="records", indent=1))
+        write_atomic(js, df.to_json(orient="records", indent=1))
         paths[name + ".csv"], paths[name + ".json"] = csv, js
+    timings = out / "timings.csv"
+    write_atomic(timings, build_timings(records).to_csv(index=False))
+    paths["timings.csv"] = timings
+    if config is not None:
+        conf = out / "config.json"
+        write_atomic(conf, config_json(config))
+        paths["config.json"] = conf
     figures = plot_steps(steps, out / "figures")
     for p in figures:
         paths[p.name] = p
@@ -119,6 +137,6 @@ def write_report(records, out, config=None) -> dict:
     ]
     lines += [f"![{p.stem}](figures/{p.name})" for p in figures]
     report = out / "report.md"
-    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_atomic(report, "\n".join(lines) + "\n")
     paths["report.md"] = report
     return paths

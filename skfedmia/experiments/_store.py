@@ -1,16 +1,28 @@
-"""Finished experiment cells on disk: written atomically, found again on a re-run."""
+"""Finished experiment cells on disk: written atomically, verified when read back."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import tempfile
+import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CellStore", "cell_key"]
+__all__ = ["CellStore", "DamagedCellError", "DamagedCellWarning", "cell_key"]
+
+#: Version of the cell file layout; files of another version are not trusted.
+FORMAT = 2
+
+
+class DamagedCellWarning(UserWarning):
+    """A stored cell could not be trusted; it was moved aside and is recomputed."""
+
+
+class DamagedCellError(ValueError):
+    """A stored cell is unreadable, fails its checksum or holds another cell's spec."""
 
 
 def _jsonable(value):
@@ -27,10 +39,39 @@ def _jsonable(value):
     return value
 
 
+def _canonical(value) -> str:
+    return json.dumps(_jsonable(value), sort_keys=True)
+
+
 def cell_key(spec: dict) -> str:
     """A short stable hash of everything that determines a cell's result."""
-    text = json.dumps(_jsonable(spec), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(_canonical(spec).encode()).hexdigest()[:16]
+
+
+def _checksum(spec, result) -> str:
+    return hashlib.sha256(_canonical({"spec": spec, "result": result}).encode()).hexdigest()
+
+
+def write_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file moved into place.
+
+    The temporary file is created with the usual permissions (``0o666`` less the umask,
+    like any other output), flushed to disk, then renamed over ``path``: a reader sees
+    the old file or the whole new one, never a part.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
 
 
 class CellStore:
@@ -39,6 +80,12 @@ class CellStore:
     A cell is written to a temporary file in the same folder and moved into place with
     ``os.replace``, so an interrupted run leaves either the whole cell or nothing. A cell
     whose spec changed has another hash, so old results never mix with a new configuration.
+
+    Every file holds its spec, its result, a SHA-256 checksum of both and, apart from
+    them, the wall-clock seconds the cell took. :meth:`get` checks all of it: a file that
+    is not valid JSON, fails its checksum or holds another spec than the one asked for
+    is named in a :class:`DamagedCellWarning`, moved to ``damaged/`` and treated as
+    missing, so the cell is computed again.
 
     Parameters
     ----------
@@ -52,9 +99,9 @@ class CellStore:
     >>> spec = {"kind": "centralized", "n_classes": 10, "seed": 0}
     >>> store.has(spec)
     False
-    >>> store.save(spec, {"test_accuracy": 0.8})["result"]
+    >>> store.save(spec, {"test_accuracy": 0.8}, seconds=1.5)["result"]
     {'test_accuracy': 0.8}
-    >>> store.load(spec)["result"]["test_accuracy"]
+    >>> store.get(spec)["result"]["test_accuracy"]
     0.8
     """
 
@@ -63,27 +110,76 @@ class CellStore:
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, spec: dict) -> Path:
+        """Where the cell of ``spec`` is stored."""
         return self.folder / f"{spec.get('kind', 'cell')}-{cell_key(spec)}.json"
 
     def has(self, spec: dict) -> bool:
+        """Whether a file exists for ``spec`` (not whether it is sound; see :meth:`get`)."""
         return self.path(spec).exists()
 
     def load(self, spec: dict) -> dict:
-        with open(self.path(spec), encoding="utf-8") as fh:
-            return json.load(fh)
+        """The verified record of ``spec``.
 
-    def save(self, spec: dict, result: dict) -> dict:
-        record = {"spec": _jsonable(spec), "result": _jsonable(result)}
-        target = self.path(spec)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
+        Raises
+        ------
+        FileNotFoundError
+            If no cell is stored for ``spec``.
+        DamagedCellError
+            If the file is unreadable, fails its checksum or holds another spec.
+        """
+        path = self.path(spec)
+        text = path.read_text(encoding="utf-8")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(record, fh, indent=1)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DamagedCellError(f"{path}: not valid JSON ({exc}).") from None
+        if not isinstance(record, dict) or record.get("format") != FORMAT:
+            raise DamagedCellError(f"{path}: not a cell file of format {FORMAT}.")
+        if record.get("checksum") != _checksum(record.get("spec"), record.get("result")):
+            raise DamagedCellError(f"{path}: checksum mismatch.")
+        if _canonical(record["spec"]) != _canonical(spec):
+            raise DamagedCellError(f"{path}: holds the result of another cell.")
+        return record
+
+    def get(self, spec: dict) -> dict | None:
+        """The verified record of ``spec``, or ``None`` if it must be computed.
+
+        A damaged file is moved to ``damaged/`` inside the store's folder, with a
+        :class:`DamagedCellWarning` naming it.
+        """
+        try:
+            return self.load(spec)
+        except FileNotFoundError:
+            return None
+        except DamagedCellError as exc:
+            moved = self._move_aside(self.path(spec))
+            warnings.warn(
+                f"damaged cell {exc} Moved to {moved}; it is computed again.",
+                DamagedCellWarning,
+                stacklevel=2,
+            )
+            return None
+
+    def _move_aside(self, path: Path) -> Path:
+        folder = self.folder / "damaged"
+        folder.mkdir(exist_ok=True)
+        dest = folder / path.name
+        n = 1
+        while dest.exists():
+            dest = folder / f"{path.stem}.{n}{path.suffix}"
+            n += 1
+        os.replace(path, dest)
+        return dest
+
+    def save(self, spec: dict, result: dict, *, seconds: float | None = None) -> dict:
+        """Store the result of ``spec`` atomically and return its record."""
+        spec, result = _jsonable(spec), _jsonable(result)
+        record = {
+            "format": FORMAT,
+            "spec": spec,
+            "result": result,
+            "checksum": _checksum(spec, result),
+            "seconds": None if seconds is None else float(seconds),
+        }
+        write_atomic(self.path(spec), json.dumps(record, indent=1))
         return record

@@ -70,13 +70,6 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert "Table I" in report and "0.645" in report  # the paper's numbers beside ours
 
 
-def test_python_dash_m_and_bad_options(tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        main(["reproduce", "--dataset", "mnist"])
-    assert main(["reproduce", *TINY, "--cycles", "0", "--out", str(tmp_path)]) == 2
-    assert "n_cycles must be at least 1" in capsys.readouterr().err
-
-
 def test_monitor_records_in_reproduction(tmp_path):
     records = run_reproduction(tiny_config(n_nodes=(3,)), tmp_path, verbose=0)
     fed = next(r for r in records if r["spec"]["kind"] == "federated")
@@ -110,10 +103,8 @@ def test_resume_skips_finished_cells_and_matches(tmp_path):
     )
     assert events == [True, True, False]  # finished cells are not recomputed
     for a, b in zip(full, resumed):
-        ra, rb = dict(a["result"]), dict(b["result"])
-        ra.pop("seconds"), rb.pop("seconds")
         assert a["spec"] == b["spec"]
-        assert json.dumps(ra, sort_keys=True) == json.dumps(rb, sort_keys=True)
+        assert json.dumps(a["result"], sort_keys=True) == json.dumps(b["result"], sort_keys=True)
 
     # a changed configuration never mixes with old results
     changed = run_reproduction(
