@@ -4,6 +4,7 @@ Modules by job: ``_config`` (what decides results, presets), ``_cells`` (the gri
 cells and how one is computed), ``_store`` (finished cells on disk), ``_driver`` (the
 resumable run over a configuration), ``_tables`` / ``_figures`` / ``_outputs`` (the
 tables, figures and report written from the cells) and ``_cli`` (the command line).
+``_mitigation`` measures the paper's mitigations.
 
 Names load on first use, so that the command line starts without the numerical stack.
 """
@@ -14,14 +15,18 @@ _WHERE = {
     "PAPER_TABLE1": "_tables",
     "PAPER_TABLE2": "_tables",
     "CellStore": "_store",
+    "DPSGDCallback": "_mitigation",
     "DamagedCellWarning": "_store",
+    "MitigationConfig": "_mitigation",
     "ReproductionConfig": "_config",
     "build_tables": "_tables",
     "cell_key": "_store",
     "iter_cells": "_cells",
     "load_data": "_cells",
     "plot_steps": "_figures",
+    "run_mitigation_study": "_mitigation",
     "run_reproduction": "_driver",
+    "write_mitigation_report": "_mitigation",
     "write_report": "_outputs",
 }
 
