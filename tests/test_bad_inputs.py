@@ -356,7 +356,7 @@ def _rows():
 
 
 def test_the_table_is_large():
-    assert len(ROWS) >= 100 - len(CLI_ROWS)
+    assert len(ROWS) + len(CLI_ROWS) + len(MITIGATE_ROWS) >= 100
 
 
 @pytest.mark.parametrize("call, exception, words", _rows())
@@ -398,22 +398,38 @@ CLI_ROWS = [
 ]
 
 
+# the same for ``skfedmia mitigate``
+MITIGATE_ROWS = [
+    (["--delta", "2"], ["delta"]),
+    (["--delta", "0"], ["delta"]),
+    (["--threads", "0"], ["--threads", ">= 1"]),
+    (["--n-jobs", "0"], ["--n-jobs", ">= 1"]),
+    (["--mitigations", "prayer"], ["mitigations"]),
+    (["--dpsgd-epsilon", "-1"], ["epsilon"]),
+    (["--dataset", "mnist"], ["--dataset", "invalid choice"]),
+    (["--classes", "x"], ["--classes", "invalid int value"]),
+]
+
+
 def _cli_rows():
-    return [pytest.param(args, words, id="cli " + " ".join(args)) for args, words in CLI_ROWS]
+    rows = [("reproduce", args, words) for args, words in CLI_ROWS]
+    rows += [("mitigate", args, words) for args, words in MITIGATE_ROWS]
+    return [pytest.param(c, a, w, id=f"cli {c} " + " ".join(a)) for c, a, w in rows]
 
 
-@pytest.mark.parametrize("args, words", _cli_rows())
-def test_bad_option_exits_2_before_any_work(args, words, tmp_path, capsys):
+@pytest.mark.parametrize("command, args, words", _cli_rows())
+def test_bad_option_exits_2_before_any_work(command, args, words, tmp_path, capsys):
     from skfedmia.experiments._cli import main
 
     from .experiments.conftest import TINY_ARGS
 
     out = tmp_path / "out"
-    assert main(["reproduce", *TINY_ARGS, "--out", str(out), *args]) == 2
+    settings = TINY_ARGS if command == "reproduce" else ["--quick"]
+    assert main([command, *settings, "--out", str(out), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("usage: skfedmia")
     last = err.strip().splitlines()[-1]
-    assert last.startswith("skfedmia reproduce: error:") or "skfedmia: error:" in last
+    assert last.startswith(f"skfedmia {command}: error:") or "skfedmia: error:" in last
     for word in words:
         assert word in last
     assert not out.exists()  # nothing was computed or written

@@ -223,6 +223,7 @@ def _register_mitigate(sub):
     p.add_argument("--quick", action="store_true", help="the few-minutes preset (Location)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(error=p.error)
     return p
 
 
@@ -428,13 +429,13 @@ def main(argv=None) -> int:
         if args.command == "mitigate":
             from ._mitigation import mitigate
 
-            return mitigate(args)
+            return mitigate(args, args.error)
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or 0
         print(exc.code, file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # while the options were being checked: nothing was done
-        print("skfedmia: interrupted before any cell was computed", file=sys.stderr)
+    except KeyboardInterrupt:  # no unfinished cell is ever stored
+        print("skfedmia: interrupted; finished cells are kept, nothing unfinished", file=sys.stderr)
         return 130
     return 2  # pragma: no cover - argparse requires a command

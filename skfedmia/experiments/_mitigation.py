@@ -1284,13 +1284,14 @@ def _split_words(text, cast):
     return None if text is None else tuple(cast(v) for v in text.replace(",", " ").split())
 
 
-def mitigate(args) -> int:
-    """Run ``skfedmia mitigate`` from parsed arguments."""
-    import sys
-
+def mitigate(args, error) -> int:
+    """Run ``skfedmia mitigate`` from parsed arguments; ``error`` is the parser's."""
     import torch
 
-    torch.set_num_threads(max(1, args.threads))
+    for name in ("threads", "n_jobs"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            error(f"--{name.replace('_', '-')} must be an integer >= 1, got {value}")
     try:
         given = {
             "dataset": args.dataset,
@@ -1309,8 +1310,8 @@ def mitigate(args) -> int:
             given["n_classes"] = 30
         config = MitigationConfig.quick(**given) if args.quick else MitigationConfig(**given)
     except ValueError as exc:
-        print(f"skfedmia mitigate: {exc}", file=sys.stderr)
-        return 2
+        error(str(exc))
+    torch.set_num_threads(args.threads)
     start = time.perf_counter()
     records = run_mitigation_study(config, args.out, verbose=0 if args.quiet else 1)
     paths = write_mitigation_report(records, args.out, config=config)
