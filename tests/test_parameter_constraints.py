@@ -23,6 +23,10 @@ SUBPACKAGES = [
 ]
 
 
+#: result records that the library builds and hands back; users never construct them
+RESULT_RECORDS = {"GradientReconstruction": "the records reconstruct() returns"}
+
+
 def _public_classes():
     seen = {}
     for name in SUBPACKAGES:
@@ -32,6 +36,8 @@ def _public_classes():
             if not inspect.isclass(obj) or issubclass(obj, BaseException):
                 continue
             if "__dataclass_fields__" in vars(obj):  # plain records such as NoiseModel
+                continue
+            if obj.__name__ in RESULT_RECORDS:
                 continue
             seen[f"{obj.__module__}.{obj.__qualname__}"] = obj
     return sorted(seen.items())

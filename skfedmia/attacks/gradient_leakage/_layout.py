@@ -5,6 +5,9 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from ...utils._validation import check_params
 
 __all__ = ["ColumnLayout"]
 
@@ -55,11 +58,23 @@ class ColumnLayout:
     (1, 2, 3)
     """
 
+    _parameter_constraints: dict = {
+        "n_features": [Interval(numbers.Integral, 1, None, closed="left")],
+        "categorical": [list, tuple],
+        "continuous": ["array-like"],
+        "bounds": ["array-like", None],
+        "names": ["array-like", None],
+    }
+
     def __init__(self, n_features, categorical=(), continuous=(), bounds=None, names=None):
-        if isinstance(n_features, bool) or not isinstance(n_features, numbers.Integral):
-            raise TypeError(f"n_features must be an integer, got {n_features!r}.")
-        if n_features < 1:
-            raise ValueError(f"n_features must be >= 1, got {n_features}.")
+        params = {
+            "n_features": n_features,
+            "categorical": categorical,
+            "continuous": continuous,
+            "bounds": bounds,
+            "names": names,
+        }
+        check_params(self, params)
         self.n_features = int(n_features)
         if isinstance(categorical, str) or not hasattr(categorical, "__iter__"):
             raise TypeError(f"categorical must be a list of column lists, got {categorical!r}.")
