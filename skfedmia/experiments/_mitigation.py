@@ -234,6 +234,11 @@ class MitigationConfig:
     n_eval : int, default=500
         Member rows per node and non-member rows each attack is evaluated on.
     n_shadow_models : int, default=5
+    attack_features : {"full", "paper"}, default="full"
+        The insider's and outsider's attack model input: the paper's probability vector
+        and true label plus the logit-scaled confidence (``"full"``, the stronger attack,
+        so that a mitigation is judged against the strongest insider), or the paper's
+        input alone (``"paper"``).
     n_target, n_shadow, n_test : int or None, default=None
         Rows of the federation, the attacker's pool and the held-out pool.
     batch_size : int, default=128
@@ -260,6 +265,7 @@ class MitigationConfig:
     mitigations: tuple = MITIGATIONS
     n_eval: int = 500
     n_shadow_models: int = 5
+    attack_features: str = "full"
     n_target: int | None = None
     n_shadow: int | None = None
     n_test: int | None = None
@@ -295,6 +301,10 @@ class MitigationConfig:
     def __post_init__(self):
         if self.dataset not in _DATASETS:
             raise ValueError(f"dataset must be one of {_DATASETS}, got {self.dataset!r}.")
+        if self.attack_features not in ("full", "paper"):
+            raise ValueError(
+                f'attack_features must be "full" or "paper", got {self.attack_features!r}.'
+            )
         self.n_nodes = _positive_numbers("n_nodes", self.n_nodes, integer=True)
         self.seeds = tuple(
             int(s) for s in ((self.seeds,) if np.isscalar(self.seeds) else self.seeds)
