@@ -135,7 +135,7 @@ def main(argv=None):
                     gia.set_params(random_state=0).fit(X_pub)
                     t0 = time.process_time()
                     res = gia.reconstruct(model, observed, batch_size=B)
-                    s = gia.score(res, Xb, yb)
+                    s = gia.report(res, Xb, yb)
                     row = dict(
                         stage=stage,
                         batch_size=B,

@@ -39,7 +39,7 @@ model = MLPModule(n_features=600, n_classes=100)  # the paper's 600-128(tanh)-so
 g1 = compute_gradient(model, X_node[:1], y_node[:1])
 gia = GradientInversionAttack(random_state=0).fit(X_public)
 res = gia.reconstruct(model, g1, batch_size=1)
-print("batch 1:", res.method_, gia.score(res, X_node[:1], y_node[:1])["f1"])
+print("batch 1:", res.method_, gia.report(res, X_node[:1], y_node[:1])["f1"])
 
 # %%
 # A batch of four records
@@ -51,7 +51,7 @@ gia = GradientInversionAttack(
 )
 gia.fit(X_public)
 res = gia.reconstruct(model, g, batch_size=4)
-scores = gia.score(res, X_node, y_node)
+scores = gia.report(res, X_node, y_node)
 print(
     f"batch 4: F1={scores['f1']:.3f} accuracy={scores['accuracy']:.3f} "
     f"(all-zeros baseline accuracy {scores['zeros_accuracy']:.3f})"
@@ -84,5 +84,5 @@ for loss, known in [("cosine", None), ("bayes", defense)]:
         random_state=0,
     ).fit(X_public)
     res = attack.reconstruct(model, sent, batch_size=4)
-    print(f"defended, {loss:6s}: F1={attack.score(res, X_node, y_node)['f1']:.3f}")
+    print(f"defended, {loss:6s}: F1={attack.report(res, X_node, y_node)['f1']:.3f}")
 plt.show()

@@ -10,6 +10,7 @@ from sklearn.cluster import KMeans
 from sklearn.preprocessing import normalize as sk_normalize
 from sklearn.utils import check_random_state
 
+from ..utils._random import draw_seed
 from ._base import _as_output
 
 __all__ = ["make_purchases", "relabel_kmeans"]
@@ -298,7 +299,7 @@ def make_purchases(
     prob = -np.expm1(-rate * activity[:, None])
     X = (rng.random_sample((n_samples, n_features)) < prob).astype(np.float32)
     # 4. Labels by k-means, as for the real data.
-    y = relabel_kmeans(X, n_classes, random_state=rng.randint(np.iinfo(np.int32).max))
+    y = relabel_kmeans(X, n_classes, random_state=draw_seed(rng))
 
     feature_names = [f"product_{j}" for j in range(n_features)]
     descr = (

@@ -7,11 +7,11 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array
 from torch.func import functional_call
 
+from ...utils._random import draw_seed
 from ._labels import recover_label_counts
 from ._layout import ColumnLayout
 from ._metrics import reconstruction_scores, tabular_scores
@@ -161,7 +161,7 @@ class GradientInversionAttack(BaseEstimator):
     >>> result = gia.reconstruct(model, gradient, batch_size=2)
     >>> sorted(result.y_.tolist())
     [0, 2]
-    >>> gia.score(result, X, y)["f1"] > 0.9
+    >>> gia.report(result, X, y)["f1"] > 0.9
     True
     """
 
@@ -259,7 +259,28 @@ class GradientInversionAttack(BaseEstimator):
         return self
 
     def score(self, result, X, y=None):
-        """Scores of a reconstruction against the true records.
+        """The headline figure of :meth:`report`, one number as in scikit-learn.
+
+        Feature accuracy after matching (``"accuracy"``) for mixed-type records (with a
+        ``layout``), else the F1 score of the 1-bits (``"f1"``).
+
+        Parameters
+        ----------
+        result : GradientReconstruction
+        X : array-like of shape (n_samples, n_features)
+            The node's true records.
+        y : array-like of shape (n_samples,), default=None
+            Their labels (class indices).
+
+        Returns
+        -------
+        score : float
+        """
+        scores = self.report(result, X, y)
+        return float(scores["accuracy" if self.layout is not None else "f1"])
+
+    def report(self, result, X, y=None):
+        """Every figure of a reconstruction against the true records, baselines beside.
 
         Parameters
         ----------
@@ -376,7 +397,7 @@ class GradientInversionAttack(BaseEstimator):
         buffers = {n: b.detach() for n, b in work.named_buffers()}
         loss_fn = make_loss(work, buffers)
         nm = self.defense.noise_model() if self.defense is not None else None
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = draw_seed(self.random_state)
         gen = torch.Generator().manual_seed(int(seed))
         relaxation = self._relaxation(info)
         observation = observe(

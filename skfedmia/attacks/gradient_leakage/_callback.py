@@ -179,7 +179,7 @@ class GradientLeakageRecorder(NodeCallback):
             assumptions=assumptions,
             result=result,
         )
-        record.update(attack.score(result, np.asarray(X, dtype=np.float64), y_codes))
+        record.update(attack.report(result, np.asarray(X, dtype=np.float64), y_codes))
 
     def history(self, key):
         """One value per attacked node step (``nan`` where skipped), e.g. ``"f1"``."""

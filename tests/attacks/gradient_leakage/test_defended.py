@@ -55,14 +55,14 @@ def test_defense_aware_pruning_is_not_worse_than_ignoring_it(batch_size):
     kw = dict(n_restarts=2, max_iter=100, refine_iter=30, random_state=0)
     plain = GradientInversionAttack(**kw).fit(Xp)
     aware = GradientInversionAttack(loss="bayes", defense=defense, **kw).fit(Xp)
-    s_plain = plain.score(plain.reconstruct(model, pruned, batch_size=batch_size), Xt, yt)
-    s_aware = aware.score(aware.reconstruct(model, pruned, batch_size=batch_size), Xt, yt)
+    s_plain = plain.report(plain.reconstruct(model, pruned, batch_size=batch_size), Xt, yt)
+    s_aware = aware.report(aware.reconstruct(model, pruned, batch_size=batch_size), Xt, yt)
     assert s_aware["f1"] >= s_plain["f1"] - 1e-9
     # more than half of the coordinates were zero already, so top-k 50% removed nothing
     # non-zero: the defense-aware attack sees exactly what it would see undefended
     assert torch.equal(pruned, g)
     clean = plain.reconstruct(model, g, batch_size=batch_size)
-    assert s_aware == plain.score(clean, Xt, yt)
+    assert s_aware == plain.report(clean, Xt, yt)
 
 
 def test_closed_form_is_tried_under_defenses():
@@ -87,7 +87,7 @@ def test_closed_form_is_tried_under_defenses():
     ).fit(Xp)
     res = gia.reconstruct(model, noisy, batch_size=1)
     assert res.method_ in ("analytic", "gradient")
-    assert gia.score(res, Xt, yt)["f1"] >= 0.9
+    assert gia.report(res, Xt, yt)["f1"] >= 0.9
 
 
 def test_attack_models_dpsgd():
@@ -98,7 +98,7 @@ def test_attack_models_dpsgd():
         loss="bayes", defense=dp, n_restarts=2, max_iter=100, refine_iter=30, random_state=0
     ).fit(Xp)
     res = gia.reconstruct(model, grads, batch_size=4, labels=yt)
-    assert gia.score(res, Xt, yt)["f1"] >= 0.8
+    assert gia.report(res, Xt, yt)["f1"] >= 0.8
 
 
 def test_compose_keeps_the_pruning_rule():

@@ -115,7 +115,7 @@ def test_reconstruct_accepts_the_node_model_as_given():
         codes = np.searchsorted(federation.classes_, y)
         g = compute_gradient(model, X, codes)
         res = fast_attack().fit(X_pub).reconstruct(model, g, batch_size=len(y))
-        seen.append(fast_attack().fit(X_pub).score(res, X, codes)["f1"])
+        seen.append(fast_attack().fit(X_pub).report(res, X, codes)["f1"])
 
     SequentialFederatedClassifier(
         sgd_net(), n_nodes=3, n_cycles=1, callbacks=[hook], random_state=0

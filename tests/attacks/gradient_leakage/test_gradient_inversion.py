@@ -76,7 +76,7 @@ def test_small_batch_reconstruction_quality_and_repeatability():
     gia = GradientInversionAttack(n_restarts=2, max_iter=100, refine_iter=20, random_state=0)
     gia.fit(Xp)
     res = gia.reconstruct(model, g, batch_size=4)
-    s = gia.score(res, Xt, yt)
+    s = gia.report(res, Xt, yt)
     assert s["f1"] >= 0.95
     assert s["label_count_error"] == 0
     assert res.confidence_.shape == Xt.shape
@@ -101,8 +101,8 @@ def test_norm_clipping_leaves_cosine_reconstruction_unchanged():
     b = gia.reconstruct(model, clipped, batch_size=2)
     np.testing.assert_array_equal(a.y_, np.sort(yt))
     np.testing.assert_array_equal(a.y_, b.y_)
-    assert gia.score(a, Xt, yt) == gia.score(b, Xt, yt)
-    assert gia.score(b, Xt, yt)["exact_row_rate"] == 1.0
+    assert gia.report(a, Xt, yt) == gia.report(b, Xt, yt)
+    assert gia.report(b, Xt, yt)["exact_row_rate"] == 1.0
 
 
 def test_defense_aware_attack_not_worse_under_gaussian_noise():
@@ -115,8 +115,8 @@ def test_defense_aware_attack_not_worse_under_gaussian_noise():
     naive = GradientInversionAttack(loss="cosine", **kw).fit(Xp)
     aware = GradientInversionAttack(loss="bayes", defense=defense, **kw).fit(Xp)
     labels = yt  # isolate the input reconstruction from label recovery
-    s_naive = naive.score(naive.reconstruct(model, noisy, batch_size=3, labels=labels), Xt, yt)
-    s_aware = aware.score(aware.reconstruct(model, noisy, batch_size=3, labels=labels), Xt, yt)
+    s_naive = naive.report(naive.reconstruct(model, noisy, batch_size=3, labels=labels), Xt, yt)
+    s_aware = aware.report(aware.reconstruct(model, noisy, batch_size=3, labels=labels), Xt, yt)
     assert s_aware["accuracy"] >= s_naive["accuracy"] - 1e-9
 
 
@@ -129,7 +129,7 @@ def test_pruning_is_modelled():
         defense=defense, n_restarts=1, max_iter=100, refine_iter=20, random_state=0
     ).fit(Xp)
     res = gia.reconstruct(model, pruned, batch_size=2, labels=yt)
-    assert gia.score(res, Xt, yt)["f1"] >= 0.9
+    assert gia.report(res, Xt, yt)["f1"] >= 0.9
 
 
 @pytest.mark.parametrize("local_epochs", [1, 5])
@@ -147,7 +147,7 @@ def test_multi_step_update_never_worse_than_one_gradient_shortcut(local_epochs):
     assert set(res_auto.mode_losses_) == {"gradient", "replay"}
     assert res_auto.loss_ <= res_auto.mode_losses_["gradient"]
     assert res_auto.loss_ <= res_short.loss_ + 1e-12
-    assert auto.score(res_auto, Xt, yt)["f1"] >= short.score(res_short, Xt, yt)["f1"] - 1e-9
+    assert auto.report(res_auto, Xt, yt)["f1"] >= short.report(res_short, Xt, yt)["f1"] - 1e-9
 
 
 def test_skorch_like_model_and_continuous_prior():
@@ -163,7 +163,7 @@ def test_skorch_like_model_and_continuous_prior():
         prior="gaussian", loss="l2", n_restarts=1, max_iter=100, refine_iter=50, random_state=0
     )
     res = gia.reconstruct(net, g, batch_size=2)
-    s = gia.score(res, X, [0, 2])
+    s = gia.report(res, X, [0, 2])
     assert "mse" in s and s["mse"] < s["mean_mse"]
 
 
@@ -227,3 +227,13 @@ def test_label_counts_always_sum_to_the_batch_under_heavy_noise():
             noisy_bias_grad = rng.normal(scale=0.5, size=100)  # gradient drowned in noise
             counts = recover_label_counts(noisy_bias_grad, batch_size, p)
             assert counts.sum() == batch_size and (counts >= 0).all()
+
+
+def test_score_is_one_number_and_report_has_every_figure():
+    model, Xp, Xt, yt = small_problem(2)
+    g = compute_gradient(model, Xt, yt)
+    gia = GradientInversionAttack(n_restarts=1, max_iter=50, refine_iter=10, random_state=0)
+    result = gia.fit(Xp).reconstruct(model, g, batch_size=2)
+    report = gia.report(result, Xt, yt)
+    assert isinstance(report, dict) and "exact_row_rate" in report
+    assert gia.score(result, Xt, yt) == report["f1"]

@@ -18,7 +18,7 @@ def test_purchases_like_f1(batch_size, min_f1):
     g = compute_gradient(model, X[3000:], y[3000:])
     gia = GradientInversionAttack(n_restarts=2, max_iter=500, refine_iter=500, random_state=0)
     res = gia.fit(X[:3000]).reconstruct(model, g, batch_size=batch_size)
-    scores = gia.score(res, X[3000:], y[3000:])
+    scores = gia.report(res, X[3000:], y[3000:])
     assert scores["label_count_error"] == 0
     assert scores["f1"] >= min_f1
     assert np.isfinite(res.loss_)

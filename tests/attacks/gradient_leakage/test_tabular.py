@@ -150,7 +150,7 @@ def test_mixed_attack_on_the_real_election_table():
         res = gia.reconstruct(model, compute_gradient(model, Xb, yb), batch_size=8)
         for g in layout.categorical:
             np.testing.assert_array_equal(res.X_[:, g].sum(1), 1.0)
-        s = gia.score(res, Xb, yb)
+        s = gia.report(res, Xb, yb)
         assert s["accuracy"] > s["random_accuracy"] + 0.1
         aucs.append(s.get("confidence_auc", np.nan))
     # right features are more confident than wrong ones (where there are wrong ones)
