@@ -53,7 +53,11 @@ except FileNotFoundError:
 
 n = 150 if quick else 500
 perm = np.random.RandomState(0).permutation(len(y))
-train, out, pool = perm[:n], perm[n : 2 * n], perm[2 * n : 4 * n]
+train = perm[:n]
+# membership is defined for the labels the target knows: a small training set can miss a
+# rare class, so the other rows are drawn among the classes the target saw
+rest = perm[n:][np.isin(y[perm[n:]], np.unique(y[train]))]
+out, pool = rest[:n], rest[n : 3 * n]
 X_eval = np.concatenate([X[train], X[out]])
 y_eval = np.concatenate([y[train], y[out]])
 membership = np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)]
