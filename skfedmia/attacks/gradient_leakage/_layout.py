@@ -47,8 +47,7 @@ class ColumnLayout:
         fitted on.
     names : list of str or None, default=None
         One name per feature (categorical groups first, then continuous columns).
-
-    Every column must belong to exactly one group or be continuous.
+        Every column must belong to exactly one group or be continuous.
 
     Examples
     --------
