@@ -10,8 +10,15 @@ import pandas as pd
 
 from ._figures import plot_steps
 from ._store import write_atomic
-from ._tables import PAPER_TABLE1, PAPER_TABLE2, build_tables, build_timings, peak_summary
-from ._verdicts import insider_report_lines, insider_tables
+from ._tables import (
+    PAPER_TABLE1,
+    PAPER_TABLE2,
+    build_tables,
+    build_timings,
+    peak_summary,
+    per_seed_tables,
+)
+from ._verdicts import insider_report_lines
 
 __all__ = ["config_json", "write_report"]
 
@@ -135,8 +142,9 @@ def write_report(records, out, config=None) -> dict:
         _fmt(peaks),
     ]
     lines += insider_report_lines(records, paper_table1=PAPER_TABLE1, paper_table2=PAPER_TABLE2)
+    per_seed = per_seed_tables(records)
     for name in ("collusion", "attribution"):
-        df = insider_tables(records)[name]
+        df = per_seed[name]
         write_atomic(out / f"{name}.csv", df.to_csv(index=False))
         paths[name + ".csv"] = out / f"{name}.csv"
     lines += [

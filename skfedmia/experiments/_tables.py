@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["PAPER_TABLE1", "PAPER_TABLE2", "build_tables", "build_timings", "peak_summary"]
+__all__ = [
+    "PAPER_TABLE1",
+    "PAPER_TABLE2",
+    "build_tables",
+    "build_timings",
+    "peak_summary",
+    "per_seed_tables",
+]
 
 #: Table I of Pustozerova & Mayer (centralized): train acc, test acc, attack acc / precision /
 #: recall / F1, by number of classes.
@@ -59,13 +66,33 @@ PAPER_TABLE2 = pd.DataFrame(
 )
 
 
-def build_tables(records):
-    """Turn cell records into (table1, table2, steps) DataFrames, averaged over seeds.
+#: Columns of Table I and Table II, as written (seed-averaged) to the CSV files.
+_TABLE1_COLUMNS = [
+    "n_classes",
+    "train_accuracy",
+    "test_accuracy",
+    "attack_accuracy",
+    "attack_precision",
+    "attack_recall",
+    "attack_f1",
+    "attack_auc",
+    "attack_tpr_at_1pct_fpr",
+]
+_SETTING = ["n_classes", "n_nodes", "local_epochs"]
+_TABLE2_COLUMNS = [*_SETTING, "test_accuracy", "train_accuracy", "attack_accuracy", "attack_auc"]
 
-    The tables hold results only, so the same cells always give the same tables; how long
-    each cell took is in :func:`build_timings`.
+
+def per_seed_tables(records):
+    """Per-seed rows of the reproduction's cells, one table per kind of result.
+
+    Returns
+    -------
+    tables : dict of pandas.DataFrame
+        ``centralized`` (Table I's figures), ``final`` (outsider attack at the last step,
+        with TPR at 1% FPR), ``steps`` (every monitor record), ``collusion`` (single vs
+        colluding pair at N1's steps) and ``attribution`` (node attribution per cycle).
     """
-    central, final, steps = [], [], []
+    central, final, steps, collusion, attribution = [], [], [], [], []
     for rec in records:
         spec, res = rec["spec"], rec["result"]
         if spec["kind"] == "centralized":
@@ -84,32 +111,57 @@ def build_tables(records):
                     "attack_tpr_at_1pct_fpr": att["tpr_at_1_fpr"],
                 }
             )
-        else:
-            keys = {k: spec[k] for k in ("n_classes", "n_nodes", "local_epochs", "seed")}
-            out = res["outsider_attack"]
-            final.append(
+            continue
+        keys = {k: spec[k] for k in (*_SETTING, "seed")}
+        out = res["outsider_attack"]
+        final.append(
+            {
+                **keys,
+                "test_accuracy": res["final_test_accuracy"],
+                "train_accuracy": res["final_train_accuracy"],
+                "attack_accuracy": out["accuracy"],
+                "attack_auc": out["roc_auc"],
+                "attack_tpr_at_1pct_fpr": out["tpr_at_1_fpr"],
+            }
+        )
+        steps += [{**keys, **row} for row in res["steps"]]
+        for row in res.get("collusion", []):
+            collusion.append(
                 {
                     **keys,
-                    "test_accuracy": res["final_test_accuracy"],
-                    "train_accuracy": res["final_train_accuracy"],
-                    "attack_accuracy": out["accuracy"],
-                    "attack_auc": out["roc_auc"],
+                    "cycle": row["cycle"],
+                    "label": row["label"],
+                    "weight": row["weight"],
+                    **{f"single_{k}": v for k, v in row["single"].items()},
+                    **{f"pair_{k}": v for k, v in row["pair"].items()},
                 }
             )
-            for row in res["steps"]:
-                steps.append({**keys, **row})
-    group = ["n_classes"]
-    table1 = pd.DataFrame(central)
-    if len(table1):
-        table1 = table1.drop(columns="seed").groupby(group, as_index=False).mean()
-    table2 = pd.DataFrame(final)
-    if len(table2):
-        table2 = (
-            table2.drop(columns="seed")
-            .groupby(["n_classes", "n_nodes", "local_epochs"], as_index=False)
-            .mean()
-        )
-    return table1, table2, pd.DataFrame(steps)
+        attribution += [{**keys, **row} for row in res.get("attribution", [])]
+    return {
+        "centralized": pd.DataFrame(central),
+        "final": pd.DataFrame(final),
+        "steps": pd.DataFrame(steps),
+        "collusion": pd.DataFrame(collusion),
+        "attribution": pd.DataFrame(attribution),
+    }
+
+
+def _seed_mean(frame, group, columns):
+    if not len(frame):
+        return frame
+    return frame[columns].groupby(group, as_index=False).mean()
+
+
+def build_tables(records):
+    """Turn cell records into (table1, table2, steps) DataFrames, averaged over seeds.
+
+    The tables hold results only, so the same cells always give the same tables; how long
+    each cell took is in :func:`build_timings`.
+    """
+    t = per_seed_tables(records)
+    table1 = _seed_mean(t["centralized"], ["n_classes"], _TABLE1_COLUMNS)
+    table2 = _seed_mean(t["final"], _SETTING, _TABLE2_COLUMNS)
+    return table1, table2, t["steps"]
 
 
 def build_timings(records) -> pd.DataFrame:

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._tables import per_seed_tables
+
 __all__ = ["FINDINGS", "mean_interval", "verdicts", "verdicts_markdown"]
 
 FINDINGS = {
@@ -257,66 +259,6 @@ def _markdown(frame):
     return "\n".join([head, rule, *body]) + "\n"
 
 
-def insider_tables(records):
-    """Per-seed rows of the reproduction's cells for the insider findings.
-
-    Returns
-    -------
-    tables : dict of pandas.DataFrame
-        ``centralized``, ``final`` (outsider attack at the last step, with TPR at 1% FPR),
-        ``steps`` (every monitor record), ``collusion`` (single vs colluding pair at N1's
-        steps) and ``attribution`` (node attribution per cycle).
-    """
-    central, final, steps, collusion, attribution = [], [], [], [], []
-    for rec in records:
-        spec, res = rec["spec"], rec["result"]
-        if spec["kind"] == "centralized":
-            att = res["attack"]
-            central.append(
-                {
-                    "n_classes": spec["n_classes"],
-                    "seed": spec["seed"],
-                    "train_accuracy": res["train_accuracy"],
-                    "test_accuracy": res["test_accuracy"],
-                    "attack_accuracy": att["accuracy"],
-                    "attack_auc": att["roc_auc"],
-                    "attack_tpr_at_1pct_fpr": att["tpr_at_1_fpr"],
-                }
-            )
-            continue
-        keys = {k: spec[k] for k in ("n_classes", "n_nodes", "local_epochs", "seed")}
-        out = res["outsider_attack"]
-        final.append(
-            {
-                **keys,
-                "test_accuracy": res["final_test_accuracy"],
-                "attack_accuracy": out["accuracy"],
-                "attack_auc": out["roc_auc"],
-                "attack_tpr_at_1pct_fpr": out["tpr_at_1_fpr"],
-            }
-        )
-        steps += [{**keys, **row} for row in res["steps"]]
-        for row in res.get("collusion", []):
-            collusion.append(
-                {
-                    **keys,
-                    "cycle": row["cycle"],
-                    "label": row["label"],
-                    "weight": row["weight"],
-                    **{f"single_{k}": v for k, v in row["single"].items()},
-                    **{f"pair_{k}": v for k, v in row["pair"].items()},
-                }
-            )
-        attribution += [{**keys, **row} for row in res.get("attribution", [])]
-    return {
-        "centralized": pd.DataFrame(central),
-        "final": pd.DataFrame(final),
-        "steps": pd.DataFrame(steps),
-        "collusion": pd.DataFrame(collusion),
-        "attribution": pd.DataFrame(attribution),
-    }
-
-
 def _paper_gap(ours, paper, on, pairs):
     """Mean absolute difference to the paper and cells within ±0.05, per column pair."""
     merged = ours.groupby(on, as_index=False).mean(numeric_only=True).merge(paper, on=on)
@@ -336,7 +278,7 @@ def _paper_gap(ours, paper, on, pairs):
 
 def insider_report_lines(records, *, paper_table1=None, paper_table2=None):
     """Markdown for the report: seed intervals, paper gaps, verdicts and colluding insiders."""
-    t = insider_tables(records)
+    t = per_seed_tables(records)
     lines = ["## Seeds, intervals and verdicts", ""]
     lines += [
         "Every value below is the mean over seeds ± the half-width of its 95% Student-t "
