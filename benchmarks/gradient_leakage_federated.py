@@ -15,11 +15,11 @@ federated averaging, the latter also under top-k pruning of the update (modelled
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 
 import numpy as np
 import torch
+from _leakage_common import write_rows
 
 from skfedmia import (
     FederatedAveragingClassifier,
@@ -89,12 +89,7 @@ def main(argv=None):
 
 
 def write(rows, out):
-    path = os.path.join(out, "gradient_leakage_federated.csv")
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_rows(rows, os.path.join(out, "gradient_leakage_federated.csv"))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ binary features, and the defense-aware Bayesian attack.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import time
 
@@ -36,24 +35,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from _leakage_common import train_adam, write_rows
 
 from skfedmia.attacks.gradient_leakage import GradientInversionAttack, compute_gradient
 from skfedmia.datasets import make_purchases
 from skfedmia.defenses import DPSGD, GaussianNoise, TopKSparsification
 from skfedmia.neural_net import MLPModule
-
-
-def train(model, X, y, epochs, seed=0):
-    """Plain Adam training (lr 0.001, batches of 64) to reach a training stage."""
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
-    for _ in range(epochs):
-        for idx in torch.randperm(len(Xt), generator=gen).split(64):
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(Xt[idx]), yt[idx]).backward()
-            opt.step()
-    return model
 
 
 def main(argv=None):
@@ -103,7 +90,7 @@ def main(argv=None):
     rows = []
     for stage, epochs in stages.items():
         torch.manual_seed(0)
-        model = train(MLPModule(600, 100), X_pub, y_pub, epochs)
+        model = train_adam(MLPModule(600, 100), X_pub, y_pub, epochs)
         for B in batch_sizes:
             Xb, yb = X_node[:B], y_node[:B]
             g = compute_gradient(model, Xb, yb, flat=True)
@@ -152,11 +139,7 @@ def main(argv=None):
                     )
                     rows.append(row)
                     print(row, flush=True)
-    path = os.path.join(args.out, f"gradient_leakage_sweep{suffix}.csv")
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    path = write_rows(rows, os.path.join(args.out, f"gradient_leakage_sweep{suffix}.csv"))
 
     fig, axes = plt.subplots(
         len(stages),

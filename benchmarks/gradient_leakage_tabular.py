@@ -25,12 +25,12 @@ per-feature confidence separating right from wrong features. Writes
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import time
 
 import numpy as np
 import torch
+from _leakage_common import train_adam, write_rows
 
 from skfedmia.attacks.gradient_leakage import (
     GradientInversionAttack,
@@ -39,19 +39,6 @@ from skfedmia.attacks.gradient_leakage import (
 )
 from skfedmia.attacks.gradient_leakage._tabular_data import load_anes96_encoded
 from skfedmia.neural_net import MLPModule
-
-
-def train(model, X, y, epochs, seed=0):
-    """Plain Adam training (lr 0.001, batches of 64) to reach a training stage."""
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
-    for _ in range(epochs):
-        for idx in torch.randperm(len(Xt), generator=gen).split(64):
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(Xt[idx]), yt[idx]).backward()
-            opt.step()
-    return model.eval()
 
 
 def main(argv=None):
@@ -80,7 +67,7 @@ def main(argv=None):
     rows = []
     for epochs in args.epochs:
         torch.manual_seed(0)
-        model = train(MLPModule(X.shape[1], 2), X_pub, y_pub, epochs)
+        model = train_adam(MLPModule(X.shape[1], 2), X_pub, y_pub, epochs).eval()
         for B in args.batch_sizes:
             for b in range(args.n_batches):
                 idx = np.random.RandomState(1000 * B + b).choice(n_private, B, replace=False)
@@ -127,12 +114,7 @@ def main(argv=None):
 
 
 def write(rows, out):
-    path = os.path.join(out, "gradient_leakage_tabular.csv")
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_rows(rows, os.path.join(out, "gradient_leakage_tabular.csv"))
 
 
 if __name__ == "__main__":
