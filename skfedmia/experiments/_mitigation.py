@@ -822,6 +822,17 @@ _STRENGTH_LABEL = {
 }
 
 
+#: The insider's figures kept per cell, each with its 95% interval.
+_INSIDER_FIGURES = (
+    "auc",
+    "auc_low",
+    "auc_high",
+    "tpr_at_1_fpr",
+    "tpr_at_1_fpr_low",
+    "tpr_at_1_fpr_high",
+)
+
+
 def _rows(records):
     rows = []
     for rec in records:
@@ -852,17 +863,7 @@ def _rows(records):
         rows.append(
             {
                 **base,
-                **{
-                    f"insider_{k}": ins[k]
-                    for k in (
-                        "auc",
-                        "auc_low",
-                        "auc_high",
-                        "tpr_at_1_fpr",
-                        "tpr_at_1_fpr_low",
-                        "tpr_at_1_fpr_high",
-                    )
-                },
+                **{f"insider_{k}": ins[k] for k in _INSIDER_FIGURES},
             }
         )
         if spec["mitigation"] == "none":
@@ -873,17 +874,7 @@ def _rows(records):
                     **base,
                     "mitigation": "peer_to_peer",
                     "epsilon_lower_bound": np.nan,
-                    **{
-                        f"insider_{k}": fin[k]
-                        for k in (
-                            "auc",
-                            "auc_low",
-                            "auc_high",
-                            "tpr_at_1_fpr",
-                            "tpr_at_1_fpr_low",
-                            "tpr_at_1_fpr_high",
-                        )
-                    },
+                    **{f"insider_{k}": fin[k] for k in _INSIDER_FIGURES},
                 }
             )
     return pd.DataFrame(rows)
