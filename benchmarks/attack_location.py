@@ -71,6 +71,10 @@ def attacks(target, seed):
         "shadow, per_class": (MembershipInferenceAttack(target, per_class=True, **common), False),
         "loss threshold": (ThresholdAttack(target, signal="loss", **common), False),
         "LiRA offline, 16 refs": (LikelihoodRatioAttack(target, **common), False),
+        "LiRA offline one-sided, 16 refs": (
+            LikelihoodRatioAttack(target, offline_method="one-sided", **common),
+            False,
+        ),
         "LiRA online, 16 refs": (LikelihoodRatioAttack(target, online=True, **common), True),
         "RMIA offline, 1 ref": (
             RelativeMembershipInferenceAttack(target, n_shadow_models=1, **common),

@@ -244,3 +244,51 @@ def test_lira_online_recognises_dataframe_rows_or_says_it_cannot(digits):
     text_target = make_pipeline(OneHotEncoder(), LogisticRegression()).fit(words, labels)
     with pytest.raises(ValueError, match="online LiRA recognises queried rows.*cannot be keyed"):
         LikelihoodRatioAttack(text_target, **params).fit(list(map(tuple, words)), labels)
+
+
+def test_offline_lira_learns_the_in_distribution_from_its_pool(digits, digits_mlp):
+    X, y, _, _ = digits
+    Xe, ye, membership = _members_and_non_members(digits)
+    pool_X, pool_y = X[300:1200], y[300:1200]
+    lira = LikelihoodRatioAttack(digits_mlp, n_shadow_models=4, random_state=0)
+    lira.fit(pool_X, pool_y)
+    assert lira.offline_method_ == "learned-in"
+    # training on a row raises its statistic, most for rows the out-models find hard
+    grid = np.linspace(lira.pool_scores_.min(), lira.pool_scores_.max(), 50)
+    gap = lira.gap_model_.predict(grid)
+    assert (np.diff(gap) <= 0).all() and gap.max() > 0
+    assert len(lira.bin_std_in_) == len(lira.bin_std_out_) == len(lira.bin_edges_) - 1
+    assert (lira.bin_std_in_ > 0).all() and (lira.bin_std_out_ > 0).all()
+    # with a known in-Gaussian above the out-one, a higher statistic is more member-like
+    ref = np.zeros((4, 3))
+    raw = lira._learned_in_score(np.array([-1.0, 0.0, 1.0]), ref, np.ones((4, 3), bool))
+    assert raw[0] < raw[1] < raw[2]
+    learned = lira.report(Xe, ye, membership)
+    one_sided = clone(lira).set_params(offline_method="one-sided").fit(pool_X, pool_y)
+    assert one_sided.offline_method_ == "one-sided" and one_sided.gap_model_ is None
+    assert learned.roc_auc > 0.55 and learned.n_tied_scores == 0
+    assert not np.array_equal(
+        lira.decision_function(Xe, ye), one_sided.decision_function(Xe, ye)
+    )
+    # one reference model: no pool row is both in and out, so the one-sided test stands
+    single = clone(lira).set_params(n_shadow_models=1).fit(pool_X, pool_y)
+    assert single.offline_method_ == "one-sided"
+
+
+def test_rmia_tempered_probability_by_hand(digits, digits_mlp):
+    X, y, _, _ = digits
+    rmia = RelativeMembershipInferenceAttack(digits_mlp, n_shadow_models=2, random_state=0)
+    rmia.fit(X[300:1200], y[300:1200])
+    assert rmia.temperature_ in (1.0, 1.5, 2.0, 3.0, 4.0)
+    assert set(rmia.temperature_auc_) == {1.0, 1.5, 2.0, 3.0, 4.0}
+    assert rmia.temperature_auc_[rmia.temperature_] == max(rmia.temperature_auc_.values())
+    proba = digits_mlp.predict_proba(X[:20]).astype(np.float64)
+    label_index = np.searchsorted(rmia.target_classes_, y[:20])
+    tempered = proba ** (1 / 2.0)
+    tempered /= tempered.sum(axis=1, keepdims=True)
+    got = rmia._log_probas(digits_mlp, X[:20], label_index, (2.0,))[2.0]
+    np.testing.assert_allclose(got, np.log(tempered[np.arange(20), label_index]), rtol=1e-6)
+    fixed = clone(rmia).set_params(temperature=1, a=0.5).fit(X[300:1200], y[300:1200])
+    assert fixed.temperature_ == 1.0 and fixed.a_ == 0.5
+    with pytest.raises(ValueError, match="temperature"):
+        clone(rmia).set_params(temperature=0).fit(X[300:1200], y[300:1200])

@@ -17,6 +17,8 @@ __all__ = ["RelativeMembershipInferenceAttack"]
 
 #: values of ``a`` tried when ``a="auto"``
 _A_GRID = np.linspace(0.0, 1.0, 21)
+#: softmax temperatures tried when ``temperature="auto"``
+_T_GRID = (1.0, 1.5, 2.0, 3.0, 4.0)
 _TINY = np.finfo(np.float64).tiny
 
 
@@ -35,12 +37,18 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
     ranking, free of ties (``log p_y`` is computed without float saturation), with
     ``predict`` deciding at a threshold calibrated on the attacker's rows.
 
-    ``a`` is tuned as the paper does, by attacking the reference models themselves: each in
-    turn plays the target, with its known members among the attacker's rows, and ``a`` is
-    the value of highest mean AUC. Besides the other reference models that left a row out,
-    the target itself serves as an out-model of the attacker's rows (they are non-members
-    of the target), so one reference model is enough. The same scores set the decision
-    threshold at ``operating_point``.
+    ``Pr(x | θ)`` is read at a softmax temperature ``T``: the probabilities are flattened
+    to ``p_j^(1/T) / sum_k p_k^(1/T)`` (the softmax of the logits over ``T`` when the
+    output is a softmax). Well-fitted models give nearly 1 to most rows, members or not,
+    and the ratio of two such probabilities tells little; a temperature above 1 spreads
+    them out again (the RMIA authors' code likewise softens its models' outputs).
+
+    ``a`` and ``T`` are tuned as the paper tunes ``a``, by attacking the reference models
+    themselves: each in turn plays the target, with its known members among the
+    attacker's rows, and the pair of highest mean AUC is kept. Besides the other reference
+    models that left a row out, the target itself serves as an out-model of the attacker's
+    rows (they are non-members of the target), so one reference model is enough. The same
+    scores set the decision threshold at ``operating_point``.
 
     Parameters
     ----------
@@ -58,6 +66,10 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
     a : "auto" or float in [0, 1], default="auto"
         The offline correction. ``"auto"`` tunes it on the reference models (``a_`` holds
         the value used).
+    temperature : "auto" or float > 0, default="auto"
+        Softmax temperature at which ``Pr(x | θ)`` is read (1: the probabilities as they
+        are). ``"auto"`` tunes it with ``a`` over 1, 1.5, 2, 3 and 4 (``temperature_``
+        holds the value used).
     operating_point : "balanced" or float, default="balanced"
         Where ``predict`` decides: ``"balanced"``, the threshold of highest balanced
         accuracy on the attacker's rows scored as above; a float such as ``0.01``, the
@@ -80,7 +92,13 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
     a_ : float
         The offline correction used.
     a_auc_ : ndarray of shape (21,)
-        Mean AUC on the reference models of each ``a`` in ``0, 0.05, ..., 1`` (``a="auto"``).
+        Mean AUC on the reference models of each ``a`` in ``0, 0.05, ..., 1`` at the
+        temperature used (``a="auto"``).
+    temperature_ : float
+        The softmax temperature used.
+    temperature_auc_ : dict
+        Best mean AUC on the reference models at each temperature tried
+        (``temperature="auto"``).
     threshold_ : float
         Decision threshold on the log ratio.
     target_classes_ : ndarray
@@ -114,6 +132,7 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
     _parameter_constraints: dict = {
         **BaseShadowModelAttack._parameter_constraints,
         "a": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="both")],
+        "temperature": [StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="neither")],
     }
 
     _split = "subsets"
@@ -127,6 +146,7 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
         shadow_estimator=None,
         shadow_size=None,
         a="auto",
+        temperature="auto",
         operating_point="balanced",
         n_jobs=None,
         random_state=None,
@@ -137,43 +157,79 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
         self.shadow_estimator = shadow_estimator
         self.shadow_size = shadow_size
         self.a = a
+        self.temperature = temperature
         self.operating_point = operating_point
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
     # ------------------------------------------------------------------ statistics
-    def _log_proba(self, model, X, label_index):
-        return log_true_class_proba(aligned_proba(model, X, self.target_classes_), label_index)
+    def _log_probas(self, model, X, label_index, temperatures):
+        """``{T: log Pr(x | model) at temperature T}`` for each row, without saturating.
+
+        ``log q_y = -log(1 + sum_{j != y} exp((log p_j - log p_y) / T))``, with ``log p_y``
+        taken from the other classes' total where float32 ``p_y`` rounds to 1.
+        """
+        proba = np.asarray(aligned_proba(model, X, self.target_classes_), dtype=np.float64)
+        rows = np.arange(len(proba))
+        log_py = log_true_class_proba(proba, label_index)
+        out = {}
+        for t in temperatures:
+            if t == 1.0:
+                out[t] = log_py
+                continue
+            with np.errstate(divide="ignore"):
+                log_p = np.log(proba)
+            diff = (log_p - log_py[:, None]) / t
+            diff[rows, label_index] = -np.inf
+            out[t] = -np.log1p(np.exp(diff).sum(axis=1))
+        return out
 
     @staticmethod
     def _log_ratio(log_p, mean_out, a):
         denominator = 0.5 * ((1.0 + a) * mean_out + (1.0 - a))
         return log_p - np.log(np.maximum(denominator, _TINY))
 
+    def _temperatures(self):
+        return _T_GRID if self.temperature == "auto" else (float(self.temperature),)
+
     # ------------------------------------------------------------------ fit
     def _fit_attack(self, X, y, label_index, seeds):
         k = len(self.shadow_estimators_)
-        log_p = np.stack([self._log_proba(m, X, label_index) for m in self.shadow_estimators_])
-        log_p_target = self._log_proba(self.target, X, label_index)
+        temperatures = self._temperatures()
+        per_model = [
+            self._log_probas(m, X, label_index, temperatures) for m in self.shadow_estimators_
+        ]
+        per_target = self._log_probas(self.target, X, label_index, temperatures)
         inside = self.shadow_in_mask_
-        # each reference in turn plays the target; the others that left a row out and the
-        # target (which never saw the attacker's rows) estimate Pr(row)_OUT
-        pseudo = []
-        for j in range(k):
-            others = (np.arange(k) != j)[:, None] & ~inside
-            total = (np.exp(log_p) * others).sum(axis=0) + np.exp(log_p_target)
-            pseudo.append((log_p[j], total / (others.sum(axis=0) + 1), inside[j]))
+        a_grid = _A_GRID if self.a == "auto" else np.array([float(self.a)])
+        best = None
+        self.temperature_auc_ = {}
+        for t in temperatures:
+            log_p = np.stack([lp[t] for lp in per_model])
+            # each reference in turn plays the target; the others that left a row out and
+            # the target (which never saw the attacker's rows) estimate Pr(row)_OUT
+            pseudo = []
+            for j in range(k):
+                others = (np.arange(k) != j)[:, None] & ~inside
+                total = (np.exp(log_p) * others).sum(axis=0) + np.exp(per_target[t])
+                pseudo.append((log_p[j], total / (others.sum(axis=0) + 1), inside[j]))
+            if len(a_grid) == 1 and len(temperatures) == 1:
+                aucs = np.array([np.nan])
+            else:
+                aucs = np.array(
+                    [
+                        np.mean([_auc(m, self._log_ratio(lp, mean, a)) for lp, mean, m in pseudo])
+                        for a in a_grid
+                    ]
+                )
+            i = 0 if np.isnan(aucs).all() else int(np.nanargmax(aucs))
+            self.temperature_auc_[t] = float(aucs[i])
+            if best is None or (not np.isnan(aucs[i]) and aucs[i] > best[0]):
+                best = (aucs[i], t, float(a_grid[i]), aucs, pseudo)
+        _, self.temperature_, self.a_, aucs, pseudo = best
         if self.a == "auto":
-            self.a_auc_ = np.array(
-                [
-                    np.mean([_auc(m, self._log_ratio(lp, mean, a)) for lp, mean, m in pseudo])
-                    for a in _A_GRID
-                ]
-            )
-            self.a_ = float(_A_GRID[int(np.argmax(self.a_auc_))])
-        else:
-            self.a_ = float(self.a)
+            self.a_auc_ = aucs
         raw = np.concatenate([self._log_ratio(lp, mean, self.a_) for lp, mean, _ in pseudo])
         membership = np.concatenate([m for _, _, m in pseudo]).astype(np.int64)
         self._set_operating_point(raw, membership)
@@ -181,11 +237,12 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
     # ------------------------------------------------------------------ scores
     def _decision(self, X, y, label_index):
         check_is_fitted(self, "a_")
+        t = self.temperature_
         mean_out = np.mean(
-            [np.exp(self._log_proba(m, X, label_index)) for m in self.shadow_estimators_],
+            [np.exp(self._log_probas(m, X, label_index, (t,))[t]) for m in self.shadow_estimators_],
             axis=0,
         )
-        log_p = self._log_proba(self.target, X, label_index)
+        log_p = self._log_probas(self.target, X, label_index, (t,))[t]
         return self._log_ratio(log_p, mean_out, self.a_) - self.threshold_
 
 

@@ -82,7 +82,9 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
     attack_estimator : classifier, default=None
         The attack model, any classifier with ``predict_proba``. ``None``: the paper's MLP,
         ``TorchMLPClassifier(hidden_layer_sizes=(64,), activation="sigmoid")`` (no dropout,
-        ``lr=0.005``, 40 epochs).
+        ``lr=0.005``, 40 epochs in batches of 128), trained on the stacked path of
+        :func:`~skfedmia.neural_net.fit_mlp_ensemble` (the same model up to float
+        rounding, faster).
     shadow_size : int, default=None
         Training rows of each shadow model (each has as many held-out rows). ``None``: the
         target's training size where skfedmia recorded it at ``fit``
@@ -251,10 +253,19 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
         if self.sampler is not None:
             sampler = _set_random_states(clone(self.sampler), seed_sampler)
             Xa, ya = sampler.fit_resample(features, membership)
-        template = (
-            _default_attack_estimator() if self.attack_estimator is None else self.attack_estimator
-        )
-        self.attack_estimator_ = _set_random_states(clone(template), seed_model).fit(Xa, ya)
+        if self.attack_estimator is None:
+            # the default MLP trains on the lean stacked path (one member): the same model
+            # as its own fit up to float rounding, without the per-batch overhead of the
+            # training loop (about a third of the attack's fit time)
+            from ...neural_net import fit_mlp_ensemble
+
+            template = _set_random_states(_default_attack_estimator(), seed_model)
+            self.attack_estimator_ = fit_mlp_ensemble(
+                template, [(Xa, ya)], random_states=[template.random_state], classes=[0, 1]
+            )[0]
+        else:
+            template = _set_random_states(clone(self.attack_estimator), seed_model)
+            self.attack_estimator_ = template.fit(Xa, ya)
         self.class_calibration_ = {}
         if self.per_class:
             logit = _logit(self._member_proba(features))
