@@ -267,9 +267,7 @@ def test_offline_lira_learns_the_in_distribution_from_its_pool(digits, digits_ml
     one_sided = clone(lira).set_params(offline_method="one-sided").fit(pool_X, pool_y)
     assert one_sided.offline_method_ == "one-sided" and one_sided.gap_model_ is None
     assert learned.roc_auc > 0.55 and learned.n_tied_scores == 0
-    assert not np.array_equal(
-        lira.decision_function(Xe, ye), one_sided.decision_function(Xe, ye)
-    )
+    assert not np.array_equal(lira.decision_function(Xe, ye), one_sided.decision_function(Xe, ye))
     # one reference model: no pool row is both in and out, so the one-sided test stands
     single = clone(lira).set_params(n_shadow_models=1).fit(pool_X, pool_y)
     assert single.offline_method_ == "one-sided"
