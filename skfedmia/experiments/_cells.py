@@ -146,6 +146,7 @@ def _attack(config, shadow, seed, train_size, pool):
 
 def run_centralized(config: ReproductionConfig, spec: dict, data) -> dict:
     """Table I: a model trained on all federation rows, attacked by the shadow attack."""
+    from ..attacks.membership._base import balanced_evaluation_set
     from ..metrics import attack_report
 
     seed = spec["seed"]
@@ -160,12 +161,11 @@ def run_centralized(config: ReproductionConfig, spec: dict, data) -> dict:
         pool=len(split.y_shadow),
     )
     attack.set_params(target=target).fit(split.X_shadow, split.y_shadow)
-    n = min(len(split.y_target), len(split.y_test))
-    members = rng.choice(len(split.y_target), size=n, replace=False)
-    nonmembers = rng.choice(len(split.y_test), size=n, replace=False)
+    (members, nonmembers), membership = balanced_evaluation_set(
+        np.arange(len(split.y_target)), np.arange(len(split.y_test)), random_state=rng, sort=False
+    )
     X_eval = np.concatenate([split.X_target[members], split.X_test[nonmembers]])
     y_eval = np.concatenate([split.y_target[members], split.y_test[nonmembers]])
-    membership = np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)]
     scores = attack.decision_function(X_eval, y_eval)
     report = attack_report(membership, scores, predictions=(scores >= 0).astype(int)).to_dict()
     return {
