@@ -16,7 +16,18 @@ __all__ = ["iter_cells", "load_data", "run_centralized", "run_federated", "run_c
 
 
 def load_data(config: ReproductionConfig, n_classes: int, seed: int):
-    """The rows of one (data set, class count, seed) cell: X, y."""
+    """The rows of one (data set, class count, seed) cell: X, y.
+
+    Parameters
+    ----------
+    config : ReproductionConfig
+        Names the data set and the sizes of its pools.
+    n_classes : int
+        Number of classes of the data.
+    seed : int
+        Seeds the generated Purchases-like data, or the k-means relabelling of Location
+        to another class count; the published Purchases data do not depend on it.
+    """
     from .. import datasets
 
     n_target, n_shadow, n_test = config.pools()
@@ -62,7 +73,13 @@ def _target(config, epochs, seed):
 
 
 def iter_cells(config: ReproductionConfig):
-    """The cells of a configuration, centralized baselines first."""
+    """The cells of a configuration, centralized baselines first.
+
+    Parameters
+    ----------
+    config : ReproductionConfig
+        The configuration whose cells are listed.
+    """
     common = {
         "dataset": config.dataset,
         "data_path": config.data_path,

@@ -360,7 +360,18 @@ class BaseMembershipAttack(BaseEstimator, metaclass=ABCMeta):
         return np.asarray(self._decision(X, y, label_index), dtype=np.float64)
 
     def score_samples(self, X, y):
-        """Same as :meth:`decision_function` (membership scores for ROC curves)."""
+        """Same as :meth:`decision_function` (membership scores for ROC curves).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            True labels.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
         return self.decision_function(X, y)
 
     def predict_proba(self, X, y):
