@@ -63,7 +63,6 @@ numpydoc_validation_checks = {
     "ES01",  # no extended summary
     "EX01",  # no Examples section (required of public classes and functions by the tests)
     "GL08",  # no docstring (callback methods documented on their base class)
-    "PR01",  # a parameter not documented
     "PR07",  # a parameter without description
     "PR08",  # a parameter description starting in lower case
     "RT01",  # no Returns section

@@ -19,23 +19,25 @@ __all__ = ["BaseDefense", "NoiseModel"]
 class NoiseModel:
     """What an attacker assumes about a defended update.
 
-    Attributes
+    Each parameter is kept as the attribute of the same name.
+
+    Parameters
     ----------
-    noise : {"gaussian", "laplace"} or None
+    noise : {"gaussian", "laplace"} or None, default=None
         Distribution of the additive noise, ``None`` for none.
-    scale : float
+    scale : float, default=0.0
         Standard deviation (Gaussian) or scale ``b`` (Laplace) of the noise.
-    clip_norm : float or None
+    clip_norm : float or None, default=None
         L2 norm the update was clipped to before the noise, ``None`` for no clipping.
-    pruned : bool
+    pruned : bool, default=False
         Whether coordinates were set to zero *after* any noise.
-    prune_rule : {"magnitude", "random"} or None
+    prune_rule : {"magnitude", "random"} or None, default=None
         How the zeroed coordinates were chosen: the smallest in magnitude (a zero then
         says the coordinate was at most the smallest one kept) or at random (a zero is
         either a pruned coordinate or one that was zero already).
-    prune_fraction : float
+    prune_fraction : float, default=0.0
         Share of coordinates the pruning set to zero.
-    per_example_clip : bool
+    per_example_clip : bool, default=False
         Whether ``clip_norm`` bounds every record's gradient (DP-SGD) rather than the
         whole update; the noise of ``scale`` is then added to the *sum* of the clipped
         per-record gradients, so the mean gradient carries ``scale / batch_size``.

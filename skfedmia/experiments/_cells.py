@@ -16,7 +16,18 @@ __all__ = ["iter_cells", "load_data", "run_centralized", "run_federated", "run_c
 
 
 def load_data(config: ReproductionConfig, n_classes: int, seed: int):
-    """The rows of one (data set, class count, seed) cell: X, y."""
+    """The rows of one (data set, class count, seed) cell: X, y.
+
+    Parameters
+    ----------
+    config : ReproductionConfig
+        Names the data set and the sizes of its pools.
+    n_classes : int
+        Number of classes of the data.
+    seed : int
+        Seeds the generated Purchases-like data, or the k-means relabelling of Location
+        to another class count; the published Purchases data do not depend on it.
+    """
     from .. import datasets
 
     n_target, n_shadow, n_test = config.pools()
@@ -62,7 +73,13 @@ def _target(config, epochs, seed):
 
 
 def iter_cells(config: ReproductionConfig):
-    """The cells of a configuration, centralized baselines first."""
+    """The cells of a configuration, centralized baselines first.
+
+    Parameters
+    ----------
+    config : ReproductionConfig
+        The configuration whose cells are listed.
+    """
     common = {
         "dataset": config.dataset,
         "data_path": config.data_path,
@@ -146,6 +163,7 @@ def _attack(config, shadow, seed, train_size, pool):
 
 def run_centralized(config: ReproductionConfig, spec: dict, data) -> dict:
     """Table I: a model trained on all federation rows, attacked by the shadow attack."""
+    from ..attacks.membership._base import balanced_evaluation_set
     from ..metrics import attack_report
 
     seed = spec["seed"]
@@ -160,12 +178,11 @@ def run_centralized(config: ReproductionConfig, spec: dict, data) -> dict:
         pool=len(split.y_shadow),
     )
     attack.set_params(target=target).fit(split.X_shadow, split.y_shadow)
-    n = min(len(split.y_target), len(split.y_test))
-    members = rng.choice(len(split.y_target), size=n, replace=False)
-    nonmembers = rng.choice(len(split.y_test), size=n, replace=False)
+    (members, nonmembers), membership = balanced_evaluation_set(
+        np.arange(len(split.y_target)), np.arange(len(split.y_test)), random_state=rng, sort=False
+    )
     X_eval = np.concatenate([split.X_target[members], split.X_test[nonmembers]])
     y_eval = np.concatenate([split.y_target[members], split.y_test[nonmembers]])
-    membership = np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)]
     scores = attack.decision_function(X_eval, y_eval)
     report = attack_report(membership, scores, predictions=(scores >= 0).astype(int)).to_dict()
     return {

@@ -85,6 +85,11 @@ class ReproductionConfig:
 
         Purchases-like data with 50 classes, 3 and 10 nodes, 3 cycles of 20 local epochs,
         5 shadow models, 4,000 federation rows.
+
+        Parameters
+        ----------
+        **overrides
+            Fields that replace the preset's values.
         """
         params = dict(
             n_classes=(50,),

@@ -15,6 +15,13 @@ def plot_steps(steps: pd.DataFrame, folder) -> list[Path]:
     One panel per (class count, epochs per node), stacked; the x axis is the model
     state CiNj, lines are the target's accuracy on N1's rows and on the test set and the
     attack's accuracy, precision and recall on N1's rows (averaged over seeds).
+
+    Parameters
+    ----------
+    steps : pandas.DataFrame
+        The per-step table of :func:`build_tables`.
+    folder : str or Path
+        Folder of the PNG files, created if needed.
     """
     import matplotlib
 

@@ -279,6 +279,11 @@ class MitigationConfig:
 
         Three nodes, one seed, three cycles of 20 epochs (schedules 6x10, 12x5, 20x3),
         3 shadow models, 300 evaluated rows per node.
+
+        Parameters
+        ----------
+        **overrides
+            Fields that replace the preset's values.
         """
         params = dict(
             dataset="location",
@@ -1162,6 +1167,18 @@ def _shown_fields(config):
 
 def write_mitigation_report(records, out, config: MitigationConfig | None = None, tolerance=0.02):
     """Write ``cells``/``summary`` CSV and JSON, the figures and ``report.md`` into ``out``.
+
+    Parameters
+    ----------
+    records : list of dict
+        Cell records of the mitigation study.
+    out : str or Path
+        Output folder, created if needed.
+    config : MitigationConfig, default=None
+        The study's configuration, named in the report and the figures' titles.
+    tolerance : float, default=0.02
+        Test accuracy a mitigation may lose against the undefended model and still count
+        as keeping its accuracy in the report's findings.
 
     Returns
     -------

@@ -52,6 +52,15 @@ def write_report(records, out, config=None) -> dict:
     result-deciding fields go to ``config.json`` (the command line reads it back to
     refuse mixing another configuration's report into the folder).
 
+    Parameters
+    ----------
+    records : list of dict
+        Cell records, as :func:`run_reproduction` returns them.
+    out : str or Path
+        Output folder, created if needed.
+    config : ReproductionConfig, default=None
+        The configuration the records come from.
+
     Returns
     -------
     paths : dict

@@ -44,7 +44,13 @@ def _canonical(value) -> str:
 
 
 def cell_key(spec: dict) -> str:
-    """A short stable hash of everything that determines a cell's result."""
+    """A short stable hash of everything that determines a cell's result.
+
+    Parameters
+    ----------
+    spec : dict
+        The cell's specification (see :func:`iter_cells`).
+    """
     return hashlib.sha256(_canonical(spec).encode()).hexdigest()[:16]
 
 
@@ -110,15 +116,32 @@ class CellStore:
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, spec: dict) -> Path:
-        """Where the cell of ``spec`` is stored."""
+        """Where the cell of ``spec`` is stored.
+
+        Parameters
+        ----------
+        spec : dict
+            The cell's specification.
+        """
         return self.folder / f"{spec.get('kind', 'cell')}-{cell_key(spec)}.json"
 
     def has(self, spec: dict) -> bool:
-        """Whether a file exists for ``spec`` (not whether it is sound; see :meth:`get`)."""
+        """Whether a file exists for ``spec`` (not whether it is sound; see :meth:`get`).
+
+        Parameters
+        ----------
+        spec : dict
+            The cell's specification.
+        """
         return self.path(spec).exists()
 
     def load(self, spec: dict) -> dict:
         """The verified record of ``spec``.
+
+        Parameters
+        ----------
+        spec : dict
+            The cell's specification.
 
         Raises
         ------
@@ -146,6 +169,11 @@ class CellStore:
 
         A damaged file is moved to ``damaged/`` inside the store's folder, with a
         :class:`DamagedCellWarning` naming it.
+
+        Parameters
+        ----------
+        spec : dict
+            The cell's specification.
         """
         try:
             return self.load(spec)
@@ -172,7 +200,17 @@ class CellStore:
         return dest
 
     def save(self, spec: dict, result: dict, *, seconds: float | None = None) -> dict:
-        """Store the result of ``spec`` atomically and return its record."""
+        """Store the result of ``spec`` atomically and return its record.
+
+        Parameters
+        ----------
+        spec : dict
+            The cell's specification.
+        result : dict
+            What the cell computed.
+        seconds : float, default=None
+            How long the cell took, kept beside the result and outside its checksum.
+        """
         spec, result = _jsonable(spec), _jsonable(result)
         record = {
             "format": FORMAT,

@@ -157,6 +157,11 @@ def build_tables(records):
 
     The tables hold results only, so the same cells always give the same tables; how long
     each cell took is in :func:`build_timings`.
+
+    Parameters
+    ----------
+    records : list of dict
+        Cell records, as :func:`run_reproduction` returns them.
     """
     t = per_seed_tables(records)
     table1 = _seed_mean(t["centralized"], ["n_classes"], _TABLE1_COLUMNS)

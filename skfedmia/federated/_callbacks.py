@@ -71,6 +71,16 @@ class NodeModel(ClassifierMixin, BaseEstimator):
 
         Makes ``clone(node_model).fit(...)`` train a fresh model of the same kind, as a
         shadow model does.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Labels, each one of ``classes``.
+
+        Returns
+        -------
+        self : NodeModel
         """
         y = np.asarray(y)
         classes = self.classes_
@@ -82,11 +92,29 @@ class NodeModel(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X):
-        """Class probabilities, columns in the order of ``classes_``."""
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
         return self.estimator.predict_proba(X)
 
     def predict(self, X):
-        """Predicted labels (from ``classes_``)."""
+        """Predicted labels (from ``classes_``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
         return self.classes_[np.asarray(self.estimator.predict(X), dtype=np.intp)]
 
     def snapshot(self) -> NodeModel:
@@ -112,7 +140,15 @@ class NodeCallback(BaseEstimator):
     _parameter_constraints: dict = {}
 
     def on_fit_begin(self, federation, X, y):
-        """Called before the first node trains, with the whole training data."""
+        """Called before the first node trains, with the whole training data.
+
+        Parameters
+        ----------
+        federation : SequentialFederatedClassifier
+            The federation that starts training (its ``node_indices_`` are set).
+        X, y : ndarray
+            The whole training data given to ``fit``.
+        """
 
     def on_node_end(
         self, federation, *, step, cycle, node, position, model, X, y, indices, **kwargs
@@ -147,7 +183,13 @@ class NodeCallback(BaseEstimator):
         """
 
     def on_fit_end(self, federation):
-        """Called after the last node step."""
+        """Called after the last node step.
+
+        Parameters
+        ----------
+        federation : SequentialFederatedClassifier
+            The trained federation.
+        """
 
 
 class SnapshotRecorder(NodeCallback):

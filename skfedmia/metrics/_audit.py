@@ -36,7 +36,9 @@ __all__ = ["EpsilonAudit", "EpsilonLowerBound", "epsilon_lower_bound"]
 class EpsilonLowerBound:
     """An epsilon that an attack proves, with the rates it rests on.
 
-    Attributes
+    Each parameter is kept as the attribute of the same name.
+
+    Parameters
     ----------
     epsilon : float
         The larger of the two hypothesis-testing bounds, at least 0: with probability at
@@ -48,8 +50,10 @@ class EpsilonLowerBound:
         One-sided Clopper-Pearson upper bounds on FPR and FNR (each at level
         ``1 - (1 - confidence) / 2``, so that both hold together with ``confidence``).
     delta, confidence : float
+        The ``delta`` of the privacy definition and the confidence of the bound.
     n_members, n_non_members : int
-    threshold : float or None
+        Rows of each kind the rates are counted on.
+    threshold : float or None, default=None
         The threshold that turned scores into decisions, when known.
     """
 

@@ -32,7 +32,9 @@ class AttackReport:
     non-members above the threshold), :meth:`caveats` says so and how many non-members
     would be needed.
 
-    Attributes
+    Each parameter is kept as the attribute of the same name.
+
+    Parameters
     ----------
     accuracy, precision, recall, f1 : float
         Of the attack's 0/1 decisions, "member" being the positive class.
@@ -43,10 +45,17 @@ class AttackReport:
     tpr_at_1_fpr, tpr_at_01_fpr : float
         TPR at 1% and at 0.1% FPR, read off the ROC curve of the scores.
     n_members, n_non_members : int
+        Rows of each kind that were judged.
     n_tied_scores : int
         Rows whose score equals another row's score (0 means the ranking is total).
-    accuracy_low, accuracy_high, ..., tpr_at_01_fpr_low, tpr_at_01_fpr_high : float
-        Bounds of the 95% intervals.
+    accuracy_low, accuracy_high, precision_low, precision_high : float, default=nan
+        Bounds of the 95% intervals of accuracy and precision.
+    recall_low, recall_high, roc_auc_low, roc_auc_high : float, default=nan
+        Bounds of the 95% intervals of recall and AUC.
+    tpr_at_1_fpr_low, tpr_at_1_fpr_high : float, default=nan
+        Bounds of the 95% interval of the TPR at 1% FPR.
+    tpr_at_01_fpr_low, tpr_at_01_fpr_high : float, default=nan
+        Bounds of the 95% interval of the TPR at 0.1% FPR.
     """
 
     accuracy: float

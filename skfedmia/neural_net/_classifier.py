@@ -264,6 +264,16 @@ class TorchMLPClassifier(NeuralNetClassifier):
         """Build ``optimizer_`` as skorch does, on torch's fused kernel where available.
 
         See :func:`build_optimizer`; ``optimizer__fused=False`` opts out.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            Accepted for skorch's signature of this method and ignored: the optimizer's
+            arguments come from the ``optimizer__*`` parameters.
+
+        Returns
+        -------
+        self : TorchMLPClassifier
         """
         named_parameters = list(self.get_all_learnable_params())
         opt_args, opt_kwargs = self.get_params_for_optimizer("optimizer", named_parameters)

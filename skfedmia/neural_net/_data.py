@@ -81,6 +81,10 @@ class TensorBatchIterator:
         Draw a new permutation from torch's global generator at every iteration, so that
         seeding torch (as ``TorchMLPClassifier`` does with ``random_state``) fixes the order.
     drop_last : bool, default=False
+        Leave out a last batch smaller than ``batch_size``.
+    **kwargs
+        Ignored; accepted so that the iterator can be built with the arguments of a
+        ``torch.utils.data.DataLoader`` (such as ``num_workers``).
 
     Examples
     --------

@@ -42,6 +42,11 @@ def can_fit_together(estimator) -> bool:
     True for a :class:`TorchMLPClassifier` with an :class:`MLPModule`, a cross-entropy
     loss, an elementwise torch optimizer (Adam, AdamW, SGD, RMSprop, Adagrad, Adamax), no
     internal validation split and no callbacks of its own.
+
+    Parameters
+    ----------
+    estimator : object
+        The estimator whose copies are to be trained.
     """
     if type(estimator) is not TorchMLPClassifier:
         return False

@@ -14,12 +14,26 @@ _MAX_SEED = np.iinfo(np.int32).max
 
 
 def draw_seed(random_state) -> int:
-    """Draw one integer seed from ``random_state`` (int, RandomState or None)."""
+    """Draw one integer seed from ``random_state`` (int, RandomState or None).
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None
+        A ``RandomState`` instance is advanced by one draw.
+    """
     return int(check_random_state(random_state).randint(_MAX_SEED))
 
 
 def spawn_seeds(random_state, n: int) -> np.ndarray:
-    """Draw ``n`` integer seeds from ``random_state`` in one go."""
+    """Draw ``n`` integer seeds from ``random_state`` in one go.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None
+        A ``RandomState`` instance is advanced by the draws.
+    n : int
+        Number of seeds.
+    """
     return check_random_state(random_state).randint(_MAX_SEED, size=n)
 
 
@@ -28,6 +42,11 @@ def torch_seed_context(seed: int | None):
     """Run a block with torch's global generators seeded, restoring them afterwards.
 
     With ``seed=None`` the block runs on the global generators untouched.
+
+    Parameters
+    ----------
+    seed : int or None
+        Seed of torch's generators inside the block.
     """
     if seed is None:
         yield

@@ -342,18 +342,3 @@ def test_bases_are_abstract_and_every_attack_declares_its_constraints():
         assert issubclass(cls, BaseShadowModelAttack)
         params = set(cls().get_params(deep=False))
         assert params == set(cls._parameter_constraints), cls.__name__
-
-
-def test_balanced_evaluation_set():
-    from skfedmia.attacks.membership._base import balanced_evaluation_set
-
-    (members, non_members), membership = balanced_evaluation_set(
-        np.arange(10), np.arange(100, 104), random_state=0
-    )
-    assert len(members) == len(non_members) == 4
-    assert set(members) <= set(range(10)) and list(non_members) == [100, 101, 102, 103]
-    np.testing.assert_array_equal(membership, [1] * 4 + [0] * 4)
-    again, _ = balanced_evaluation_set(np.arange(10), np.arange(100, 104), random_state=0)
-    np.testing.assert_array_equal(again[0], members)
-    with pytest.raises(ValueError, match="needs that many of each"):
-        balanced_evaluation_set(np.arange(3), np.arange(5), n=4)

@@ -106,7 +106,15 @@ class GradientLeakageRecorder(NodeCallback):
         self.known_labels = known_labels
 
     def on_fit_begin(self, federation, X, y):
-        """Check the parameters and start a fresh list of records."""
+        """Check the parameters and start a fresh list of records.
+
+        Parameters
+        ----------
+        federation : SequentialFederatedClassifier
+            The federation that starts training.
+        X, y : ndarray
+            The whole training data (unused).
+        """
         self._validate_params()
         if isinstance(self.steps, str):
             self._wanted = None
@@ -130,7 +138,26 @@ class GradientLeakageRecorder(NodeCallback):
         return attack
 
     def on_node_end(self, federation, *, step, cycle, node, model, X, y, update=None, **kwargs):
-        """Attack the node's update and append a record to ``records_``."""
+        """Attack the node's update and append a record to ``records_``.
+
+        Parameters
+        ----------
+        federation : SequentialFederatedClassifier
+            The federation being trained.
+        step, cycle, node : int
+            Global step, cycle and node of the update (see
+            :meth:`~skfedmia.federated.NodeCallback.on_node_end`).
+        model : NodeModel
+            The model as it leaves the node.
+        X, y : ndarray
+            The node's rows and labels, against which the reconstruction is scored.
+        update : dict, default=None
+            The node's parameters before and after its training and its training
+            settings; ``None`` when the federation could not read them (the step is then
+            recorded as skipped).
+        **kwargs
+            Further arguments of the hook, unused.
+        """
         if not hasattr(self, "records_"):
             raise RuntimeError("on_fit_begin was not called: pass the recorder to a federation.")
         if self._wanted is not None and (cycle, node) not in self._wanted:
@@ -182,7 +209,13 @@ class GradientLeakageRecorder(NodeCallback):
         record.update(attack.report(result, np.asarray(X, dtype=np.float64), y_codes))
 
     def history(self, key):
-        """One value per attacked node step (``nan`` where skipped), e.g. ``"f1"``."""
+        """One value per attacked node step (``nan`` where skipped), e.g. ``"f1"``.
+
+        Parameters
+        ----------
+        key : str
+            Name of a score of the records, such as ``"f1"`` or ``"cpu_seconds"``.
+        """
         if not isinstance(key, str):
             raise TypeError(f"key must be a score name (str), got {type(key).__name__}.")
         return np.array([r.get(key, np.nan) for r in getattr(self, "records_", [])], dtype=float)

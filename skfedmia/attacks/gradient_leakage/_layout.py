@@ -179,14 +179,26 @@ class ColumnLayout:
         return X
 
     def decode(self, X):
-        """Category codes and continuous values: an array of shape (n, n_fields)."""
+        """Category codes and continuous values: an array of shape (n, n_fields).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_features)
+            Encoded records, one-hot groups possibly relaxed (the largest entry wins).
+        """
         X = np.asarray(X, dtype=np.float64)
         cats = [X[:, g].argmax(1) for g in self.categorical]
         cont = [X[:, i] for i in self.continuous]
         return np.stack(cats + cont, axis=1) if cats or cont else np.zeros((len(X), 0))
 
     def project(self, X):
-        """Snap relaxed records to valid ones: one-hot groups, continuous values in range."""
+        """Snap relaxed records to valid ones: one-hot groups, continuous values in range.
+
+        Parameters
+        ----------
+        X : array-like of shape (..., n_features)
+            Relaxed records; ``X`` itself is left unchanged.
+        """
         X = np.array(X, dtype=np.float64, copy=True)
         for g in self.categorical:
             block = X[..., g]
@@ -200,7 +212,13 @@ class ColumnLayout:
         return X
 
     def with_bounds(self, X):
-        """A copy whose missing bounds are the observed ranges of ``X``."""
+        """A copy whose missing bounds are the observed ranges of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_features)
+            Records whose continuous columns give the ranges.
+        """
         if self.bounds is not None or not self.continuous:
             return self
         X = np.asarray(X, dtype=np.float64)

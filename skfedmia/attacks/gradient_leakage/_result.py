@@ -8,6 +8,13 @@ __all__ = ["GradientReconstruction"]
 class GradientReconstruction:
     """Records reconstructed from a gradient or an update.
 
+    Parameters
+    ----------
+    X, y, confidence, loss, method, label_counts, restart_losses, mode_losses : object
+        Stored as the attributes of the same name with a trailing underscore.
+    feature_confidence : ndarray or None, default=None
+        Stored as ``feature_confidence_``.
+
     Attributes
     ----------
     X_ : ndarray of shape (batch_size, n_features)

@@ -124,26 +124,52 @@ def _best_threshold(scores, membership):
     return calibrated_threshold(scores, membership, "balanced")
 
 
-def balanced_evaluation_set(members, non_members, *, n=None, random_state=None):
+def balanced_evaluation_set(
+    members, non_members, *, n=None, random_state=None, draw="both", sort=True
+):
     """Equal numbers of member and non-member row indices, with their membership labels.
+
+    Every balanced member / non-member test set of the package is drawn here: members
+    first, then non-members, each ``rng.choice(rows, n, replace=False)``, so that one
+    seed gives the same rows wherever the set is built.
 
     Parameters
     ----------
     members, non_members : array-like of int
         Candidate row indices of each kind.
     n : int, default=None
-        Rows of each kind; ``None``: as many as the smaller side has (all of it, unshuffled,
-        when both sides are equally long).
+        Rows of each kind; ``None``: as many as the smaller side has.
     random_state : int, RandomState instance or None, default=None
-        Which rows are drawn when a side has more than ``n``.
+        The generator of the draws; a ``RandomState`` instance is advanced, so that a
+        caller's later draws follow these.
+    draw : {"both", "members"}, default="both"
+        Which sides are drawn at random. ``"both"``: ``n`` rows of each side, without
+        replacement (a side of exactly ``n`` rows is drawn too, so that the generator
+        advances alike whatever the sizes). ``"members"``: only the members are drawn;
+        the non-members are the first ``n`` of ``non_members``, for a caller whose
+        non-member candidates are already in random order.
+    sort : bool, default=True
+        Sort each side's rows; ``False`` keeps them in the order drawn.
 
     Returns
     -------
     rows : tuple (ndarray, ndarray)
-        The member rows, then the non-member rows (each sorted).
+        The member rows, then the non-member rows.
     membership : ndarray of shape (2 * n,)
         ``n`` ones followed by ``n`` zeros, matching ``np.concatenate(rows)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfedmia.attacks.membership._base import balanced_evaluation_set
+    >>> (members, non_members), membership = balanced_evaluation_set(
+    ...     np.arange(10), np.arange(100, 103), random_state=0
+    ... )
+    >>> len(members), len(non_members), membership.tolist()
+    (3, 3, [1, 1, 1, 0, 0, 0])
     """
+    if draw not in ("both", "members"):
+        raise ValueError(f'draw must be "both" or "members"; got {draw!r}.')
     members, non_members = np.asarray(members), np.asarray(non_members)
     size = min(len(members), len(non_members)) if n is None else int(n)
     if size > min(len(members), len(non_members)):
@@ -153,10 +179,11 @@ def balanced_evaluation_set(members, non_members, *, n=None, random_state=None):
         )
     rng = check_random_state(random_state)
 
-    def pick(rows):
-        return rows if len(rows) == size else np.sort(rng.choice(rows, size, replace=False))
+    def pick(rows, drawn):
+        rows = rng.choice(rows, size=size, replace=False) if drawn else rows[:size]
+        return np.sort(rows) if sort else rows
 
-    chosen = (pick(members), pick(non_members))
+    chosen = (pick(members, True), pick(non_members, draw == "both"))  # members drawn first
     membership = np.r_[np.ones(size, dtype=np.int64), np.zeros(size, dtype=np.int64)]
     return chosen, membership
 
@@ -333,7 +360,18 @@ class BaseMembershipAttack(BaseEstimator, metaclass=ABCMeta):
         return np.asarray(self._decision(X, y, label_index), dtype=np.float64)
 
     def score_samples(self, X, y):
-        """Same as :meth:`decision_function` (membership scores for ROC curves)."""
+        """Same as :meth:`decision_function` (membership scores for ROC curves).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            True labels.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
         return self.decision_function(X, y)
 
     def predict_proba(self, X, y):

@@ -15,7 +15,7 @@ from ...federated._adapters import train_epochs
 from ...federated._callbacks import NodeCallback, NodeModel
 from ...metrics import attack_report
 from ...utils._random import draw_seed
-from ._base import _best_threshold
+from ._base import _best_threshold, balanced_evaluation_set
 from ._dynamics import NodeAttributionAttack
 from ._insiders import ColludingInsidersAttack, _copy_attack
 
@@ -196,12 +196,13 @@ class MembershipMonitor(NodeCallback):
         if self.max_members is not None:
             n = min(n, int(self.max_members))
         n = min(n, len(y_out))
-        members = np.sort(rng.choice(members, size=n, replace=False))
-        nonmembers = np.sort(rng.choice(len(y_out), size=n, replace=False))
+        (members, nonmembers), membership = balanced_evaluation_set(
+            members, np.arange(len(y_out)), n=n, random_state=rng
+        )
         return {
             "X": np.concatenate([X[members], X_out[nonmembers]]),
             "y": np.concatenate([y[members], y_out[nonmembers]]),
-            "membership": np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)],
+            "membership": membership,
             "member_indices": members,
             "nonmember_indices": nonmembers,
         }

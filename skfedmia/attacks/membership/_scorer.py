@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 
 from ...utils._fit_data import get_fit_data
 from ...utils._random import draw_seed
+from ._base import balanced_evaluation_set
 from ._lira import LikelihoodRatioAttack
 from ._rmia import RelativeMembershipInferenceAttack
 from ._shadow_attack import MembershipInferenceAttack
@@ -111,13 +112,19 @@ class MembershipScorer:
                 f"The membership scorer needs held-out rows to compare with members; got "
                 f"{len(held_out)} held-out and {len(y_train)} training rows."
             )
-        held_out = held_out[:n_eval]
-        members = rng.choice(len(y_train), size=n_eval, replace=False)
+        # held_out is already in random order: only the members are drawn
+        (members, held_out), membership = balanced_evaluation_set(
+            np.arange(len(y_train)),
+            held_out,
+            n=n_eval,
+            random_state=rng,
+            draw="members",
+            sort=False,
+        )
         attack = self._new_attack(estimator, draw_seed(rng))
         attack.fit(_safe_indexing(X, pool), y[pool])
         X_eval = _concat(_safe_indexing(X_train, members), _safe_indexing(X, held_out))
         y_eval = np.concatenate([y_train[members], y[held_out]])
-        membership = np.r_[np.ones(n_eval, dtype=np.int64), np.zeros(n_eval, dtype=np.int64)]
         return float(attack.report(X_eval, y_eval, membership).to_dict()[self.metric])
 
 
