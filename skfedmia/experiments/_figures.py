@@ -198,9 +198,6 @@ def plot_steps(steps: pd.DataFrame, folder) -> list[Path]:
                 s = step_series(rows, col)
                 low, high = s["low"].clip(0, 1), s["high"].clip(0, 1)
                 band = "95% interval over seeds" if s["seeds"].max() > 1 else "95% interval"
-                tpr_ax.fill_between(
-                    s["step"], low, high, color=color, alpha=0.25, linewidth=0, label=band
-                )
                 tpr_ax.plot(
                     s["step"],
                     s["mean"],
@@ -210,6 +207,9 @@ def plot_steps(steps: pd.DataFrame, folder) -> list[Path]:
                     marker="o",
                     markersize=2.5,
                     linewidth=1.8,
+                )
+                tpr_ax.fill_between(
+                    s["step"], low, high, color=color, alpha=0.25, linewidth=0, label=band, zorder=1
                 )
                 top = float(np.nanmax([high.max(), s["mean"].max(), 0.05]))
                 tpr_ax.set_ylim(0, min(1.02, 1.1 * top + 0.01))
