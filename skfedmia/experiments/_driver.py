@@ -8,14 +8,15 @@ writes cells, each as soon as it arrives, and none after an interrupt.
 
 The progress bar counts node steps: a federation adds ``n_nodes * n_cycles``, a
 centralized baseline one. A cell computed in this process reports each step through a
-callback; cells on local worker processes (loky, multiprocessing) send theirs through a
-``multiprocessing`` manager's queue that a thread of this process reads; cells on a Dask
+callback; cells on local worker processes (loky, multiprocessing) send theirs over a
+``multiprocessing.connection`` to a listener thread of this process; cells on a Dask
 cluster, whose workers may be on other machines, advance the bar by the whole cell when
 it arrives. Reporting draws nothing and changes nothing in a cell.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -81,39 +82,57 @@ def cell_steps(spec: dict) -> int:
 class _StepReporter:
     """Called after every node step of one cell; tells the driver's progress.
 
-    In the driver's own process it calls ``local(key)``; pickled to a worker process it
-    keeps only ``queue`` (a manager's queue proxy, or ``None`` where the worker cannot
-    reach the driver) and puts ``key`` there. It never raises: progress is not worth a
-    cell.
+    In the driver's own process it calls ``local(key)``. Pickled to a worker process it
+    keeps only ``channel`` (the address and key of the driver's listener, or ``None``
+    where the worker cannot reach the driver) and sends ``key`` there. It never raises:
+    progress is not worth a cell.
     """
 
-    def __init__(self, key, local, queue=None):
+    def __init__(self, key, local, channel=None):
         self.key = key
         self.local = local
-        self.queue = queue
+        self.channel = channel
         self.pid = os.getpid()
 
     def __getstate__(self):
-        return {"key": self.key, "local": None, "queue": self.queue, "pid": self.pid}
+        return {"key": self.key, "local": None, "channel": self.channel, "pid": self.pid}
 
     def __call__(self):
         if self.local is not None and os.getpid() == self.pid:
             self.local(self.key)
-        elif self.queue is not None:
+        elif self.channel is not None:
             try:
-                self.queue.put(self.key)
+                _connection(*self.channel).send(self.key)
             except Exception:  # noqa: BLE001 - a broken progress channel must not end a cell
-                self.queue = None
+                _CONNECTION.clear()
+                self.channel = None
+
+
+# a worker process's connection to the driver's listener: {(address, authkey): conn}
+_CONNECTION: dict = {}
+
+
+def _connection(address, authkey):
+    """This process's connection to the listener at ``address`` (one at a time)."""
+    from multiprocessing.connection import Client
+
+    key = (address, authkey)
+    if key not in _CONNECTION:
+        for old in _CONNECTION.values():  # a listener of an earlier run
+            old.close()
+        _CONNECTION.clear()
+        _CONNECTION[key] = Client(address, authkey=authkey)
+    return _CONNECTION[key]
 
 
 class _StepProgress:
-    """The bar's counts per cell, safe to update from a listener thread.
+    """The bar's counts per cell, safe to update from listener threads.
 
     ``units`` are the bar's units of each cell, ``reported`` how many of them the cell
     reports step by step (a federation all, a centralized baseline none).
     ``step(key)`` adds one node step of a cell; ``finish(key)`` adds what the cell has not
-    reported yet, once it is stored, so the bar always ends at its total. With a queue
-    from worker processes, ``finish`` first waits (briefly) for the cell's step messages,
+    reported yet, once it is stored, so the bar always ends at its total. With steps
+    sent from worker processes, ``finish`` first waits (briefly) for the cell's steps,
     which were sent before its result but may still be on their way.
     """
 
@@ -147,31 +166,8 @@ class _StepProgress:
                 self.bar.update(left)
 
 
-def _quiet_manager():
-    """The manager process ignores Ctrl-C and writes nothing.
-
-    Ctrl-C in a terminal reaches the whole process group, and an interrupt while the
-    manager starts leaves it a broken pipe: neither may add lines to the command's one.
-    """
-    import sys
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
-
-
-def _drain(queue, progress):
-    while True:
-        try:
-            key = queue.get()
-        except (EOFError, OSError):  # the manager is gone
-            return
-        if key is None:
-            return
-        progress.step(key)
-
-
 def _worker_processes(n_workers) -> bool:
-    """Whether cells will run on local worker processes that can reach a manager."""
+    """Whether cells will run on local worker processes, which can reach a listener."""
     from joblib import effective_n_jobs
     from joblib._parallel_backends import LokyBackend, MultiprocessingBackend
     from joblib.parallel import get_active_backend
@@ -185,28 +181,60 @@ def _worker_processes(n_workers) -> bool:
 
 
 class _StepChannel:
-    """A manager's queue read by a thread of this process, for cells on worker processes."""
+    """A local listener whose threads pass the steps that worker processes send.
+
+    ``multiprocessing.connection`` on a Unix socket (a named pipe on Windows) with a
+    random key: no extra process, and nothing re-imports the caller's main module.
+    """
 
     def __init__(self, progress):
-        import multiprocessing
-        from multiprocessing.managers import SyncManager
+        from multiprocessing.connection import Listener
 
-        self.manager = SyncManager(ctx=multiprocessing.get_context("spawn"))
-        self.manager.start(_quiet_manager)
-        self.queue = self.manager.Queue()
-        self.thread = threading.Thread(
-            target=_drain, args=(self.queue, progress), name="skfedmia-progress", daemon=True
-        )
+        self.progress = progress
+        self.authkey = os.urandom(32)
+        self.listener = Listener(authkey=self.authkey)
+        self.address = (self.listener.address, self.authkey)
+        self._closed = False
+        self._connections = []
+        self._lock = threading.Lock()
+        self.thread = threading.Thread(target=self._accept, name="skfedmia-progress", daemon=True)
         self.thread.start()
 
+    def _accept(self):
+        while True:
+            try:
+                conn = self.listener.accept()
+            except Exception:  # noqa: BLE001 - closed, or a stranger without the key
+                if self._closed:
+                    return
+                continue
+            with self._lock:
+                if self._closed:
+                    conn.close()
+                    return
+                self._connections.append(conn)
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn):
+        while True:
+            try:
+                key = conn.recv()
+            except Exception:  # noqa: BLE001 - the worker or the channel closed
+                return
+            self.progress.step(key)
+
     def close(self):
-        try:
-            self.queue.put(None)
-            self.thread.join(timeout=5)
-        except (EOFError, OSError):
-            pass
-        finally:
-            self.manager.shutdown()
+        from multiprocessing.connection import Client
+
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        with contextlib.suppress(Exception):  # wake the thread blocked in accept()
+            Client(self.listener.address, authkey=self.authkey).close()
+        self.thread.join(timeout=5)
+        self.listener.close()
+        for conn in connections:
+            conn.close()
 
 
 def _compute(config: ReproductionConfig, spec: dict, on_step=None):
@@ -292,8 +320,8 @@ def run_reproduction(config: ReproductionConfig, out, *, verbose: int = 1, on_ce
     verbose : int, default=1
         ``> 0`` shows a progress bar with an ETA that advances after every node step of
         a federation (a centralized baseline counts as one step). Cells on local worker
-        processes report their steps through a ``multiprocessing`` manager's queue; cells
-        on a Dask cluster advance the bar by their steps when they arrive.
+        processes send their steps over a ``multiprocessing.connection``; cells on a Dask
+        cluster advance the bar by their steps when they arrive.
     on_cell : callable, default=None
         Called with ``(spec, record, reused)`` after each cell (tests use it to interrupt).
 
@@ -336,12 +364,12 @@ def run_reproduction(config: ReproductionConfig, out, *, verbose: int = 1, on_ce
                 if _worker_processes(n_workers):
                     channel = _StepChannel(progress)
                     progress.wait_for_steps = 5.0
-                queue = None if channel is None else channel.queue
+                address = None if channel is None else channel.address
                 if verbose and one_by_one:
                     bar.set_postfix_str(_describe(todo[0]))
                 jobs = (
                     delayed(_compute)(
-                        config, spec, _StepReporter(cell_key(spec), progress.step, queue)
+                        config, spec, _StepReporter(cell_key(spec), progress.step, address)
                     )
                     for spec in todo
                 )

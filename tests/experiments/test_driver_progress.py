@@ -74,12 +74,17 @@ def test_serial_bar_advances_per_node_step(tmp_path, tiny_config, bars):
     assert bars[-1].initial == bars[-1].total == STEPS and bars[-1].updates == []
 
 
-def test_parallel_bar_advances_per_node_step(tmp_path, tiny_config, bars):
+def test_parallel_bar_advances_per_node_step(tmp_path, tiny_config, bars, monkeypatch):
+    from skfedmia.experiments import _driver
+
+    monkeypatch.setattr(_driver, "_n_workers", lambda config, n_cells: 2)  # even on one core
     _run(tiny_config(n_jobs=2, **GRID), tmp_path)
     (bar,) = bars
     assert bar.total == STEPS and bar.n == STEPS
     # every node step came from a worker process as its own update
     assert bar.updates == [1] * STEPS
+    # the listener is closed with the run
+    assert not [t for t in threading.enumerate() if t.name == "skfedmia-progress"]
 
 
 def test_reporting_steps_leaves_a_cell_unchanged(tiny_config):
