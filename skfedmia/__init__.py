@@ -7,6 +7,7 @@ import importlib
 __version__ = "0.1.0"
 
 _WHERE = {
+    "ColludingInsidersAttack": ".attacks",
     "FederatedAveragingClassifier": ".federated",
     "GradientInversionAttack": ".attacks",
     "LikelihoodRatioAttack": ".attacks",

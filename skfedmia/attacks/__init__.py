@@ -2,6 +2,7 @@
 
 from .gradient_leakage import GradientInversionAttack
 from .membership import (
+    ColludingInsidersAttack,
     LikelihoodRatioAttack,
     LossChangeAttack,
     MembershipInferenceAttack,
@@ -12,6 +13,7 @@ from .membership import (
 )
 
 __all__ = [
+    "ColludingInsidersAttack",
     "GradientInversionAttack",
     "LikelihoodRatioAttack",
     "LossChangeAttack",

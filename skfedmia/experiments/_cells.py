@@ -192,8 +192,25 @@ def run_centralized(config: ReproductionConfig, spec: dict, data) -> dict:
     }
 
 
-def run_federated(config: ReproductionConfig, spec: dict, data) -> dict:
-    """Figures 1-3 and Table II: a sequential federation watched by an insider monitor."""
+def _after_each_step(on_step):
+    """A federation callback calling ``on_step()`` after every node step.
+
+    It only counts: listed after the monitor, it runs once the monitor has recorded the
+    step, draws nothing and changes nothing, so the cell's numbers stay the same.
+    """
+
+    def hook(federation, **kwargs):
+        on_step()
+
+    return hook
+
+
+def run_federated(config: ReproductionConfig, spec: dict, data, *, on_step=None) -> dict:
+    """Figures 1-3 and Table II: a sequential federation watched by an insider monitor.
+
+    ``on_step``, if given, is called with no argument after every node step (and the
+    monitor's attack on it), to report progress.
+    """
     from ..attacks.membership import MembershipMonitor
     from ..federated import SequentialFederatedClassifier
 
@@ -225,7 +242,7 @@ def run_federated(config: ReproductionConfig, spec: dict, data) -> dict:
         n_nodes=spec["n_nodes"],
         n_cycles=spec["n_cycles"],
         local_epochs=epochs,
-        callbacks=[monitor],
+        callbacks=[monitor] if on_step is None else [monitor, _after_each_step(on_step)],
         random_state=draw_seed(rng),
     )
     fed.fit(split.X_target, split.y_target)
@@ -243,7 +260,12 @@ def run_federated(config: ReproductionConfig, spec: dict, data) -> dict:
     }
 
 
-def run_cell(config: ReproductionConfig, spec: dict, data) -> dict:
-    """The result of one cell of ``config`` on its rows ``data = (X, y)``."""
-    runner = run_centralized if spec["kind"] == "centralized" else run_federated
-    return runner(config, spec, data)
+def run_cell(config: ReproductionConfig, spec: dict, data, *, on_step=None) -> dict:
+    """The result of one cell of ``config`` on its rows ``data = (X, y)``.
+
+    ``on_step`` is called after every node step of a federation (see
+    :func:`run_federated`); a centralized cell has no node steps.
+    """
+    if spec["kind"] == "centralized":
+        return run_centralized(config, spec, data)
+    return run_federated(config, spec, data, on_step=on_step)

@@ -5,18 +5,29 @@ processes, or on a Dask cluster (``joblib.parallel_config(backend="dask")``). Ea
 seeds everything it draws from its own spec and runs with a fixed number of torch
 threads, so its numbers do not depend on how or where it ran. Only the calling process
 writes cells, each as soon as it arrives, and none after an interrupt.
+
+The progress bar counts node steps: a federation adds ``n_nodes * n_cycles``, a
+centralized baseline one. A cell computed in this process reports each step through a
+callback; cells on local worker processes (loky, multiprocessing) send theirs over a
+``multiprocessing.connection`` to a listener thread of this process; cells on a Dask
+cluster, whose workers may be on other machines, advance the bar by the whole cell when
+it arrives. Reporting draws nothing and changes nothing in a cell.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import threading
 import time
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from ._cells import iter_cells, load_data, run_cell
 from ._config import ReproductionConfig
-from ._store import CellStore
+from ._store import CellStore, cell_key
 
 __all__ = ["run_reproduction"]
 
@@ -52,11 +63,186 @@ def _keep_worker():
         process_executor._MAX_MEMORY_LEAK_SIZE = max(limit, 16 * 2**30)
 
 
-def _compute(config: ReproductionConfig, spec: dict):
+def cell_steps(spec: dict) -> int:
+    """Units of progress of a cell: its node steps, or one for a centralized baseline.
+
+    Examples
+    --------
+    >>> from skfedmia.experiments._driver import cell_steps
+    >>> cell_steps({"kind": "federated", "n_nodes": 10, "n_cycles": 5})
+    50
+    >>> cell_steps({"kind": "centralized"})
+    1
+    """
+    if spec["kind"] == "centralized":
+        return 1
+    return int(spec["n_nodes"]) * int(spec["n_cycles"])
+
+
+class _StepReporter:
+    """Called after every node step of one cell; tells the driver's progress.
+
+    In the driver's own process it calls ``local(key)``. Pickled to a worker process it
+    keeps only ``channel`` (the address and key of the driver's listener, or ``None``
+    where the worker cannot reach the driver) and sends ``key`` there. It never raises:
+    progress is not worth a cell.
+    """
+
+    def __init__(self, key, local, channel=None):
+        self.key = key
+        self.local = local
+        self.channel = channel
+        self.pid = os.getpid()
+
+    def __getstate__(self):
+        return {"key": self.key, "local": None, "channel": self.channel, "pid": self.pid}
+
+    def __call__(self):
+        if self.local is not None and os.getpid() == self.pid:
+            self.local(self.key)
+        elif self.channel is not None:
+            try:
+                _connection(*self.channel).send(self.key)
+            except Exception:  # noqa: BLE001 - a broken progress channel must not end a cell
+                _CONNECTION.clear()
+                self.channel = None
+
+
+# a worker process's connection to the driver's listener: {(address, authkey): conn}
+_CONNECTION: dict = {}
+
+
+def _connection(address, authkey):
+    """This process's connection to the listener at ``address`` (one at a time)."""
+    from multiprocessing.connection import Client
+
+    key = (address, authkey)
+    if key not in _CONNECTION:
+        for old in _CONNECTION.values():  # a listener of an earlier run
+            old.close()
+        _CONNECTION.clear()
+        _CONNECTION[key] = Client(address, authkey=authkey)
+    return _CONNECTION[key]
+
+
+class _StepProgress:
+    """The bar's counts per cell, safe to update from listener threads.
+
+    ``units`` are the bar's units of each cell, ``reported`` how many of them the cell
+    reports step by step (a federation all, a centralized baseline none).
+    ``step(key)`` adds one node step of a cell; ``finish(key)`` adds what the cell has not
+    reported yet, once it is stored, so the bar always ends at its total. With steps
+    sent from worker processes, ``finish`` first waits (briefly) for the cell's steps,
+    which were sent before its result but may still be on their way.
+    """
+
+    def __init__(self, bar, units, reported, *, wait_for_steps=0.0):
+        self.bar = bar
+        self.units = units
+        self.reported = reported
+        self.done = dict.fromkeys(units, 0)
+        self.finished = set()
+        self.wait_for_steps = wait_for_steps
+        self._cond = threading.Condition()
+
+    def step(self, key):
+        with self._cond:
+            if key in self.finished or self.done.get(key, 0) >= self.reported.get(key, 0):
+                return
+            self.done[key] += 1
+            self.bar.update(1)
+            self._cond.notify_all()
+
+    def finish(self, key):
+        with self._cond:
+            if self.wait_for_steps:
+                self._cond.wait_for(
+                    lambda: self.done[key] >= self.reported[key], timeout=self.wait_for_steps
+                )
+            left = self.units[key] - self.done[key]
+            self.done[key] = self.units[key]
+            self.finished.add(key)
+            if left:
+                self.bar.update(left)
+
+
+def _worker_processes(n_workers) -> bool:
+    """Whether cells will run on local worker processes, which can reach a listener."""
+    from joblib import effective_n_jobs
+    from joblib._parallel_backends import LokyBackend, MultiprocessingBackend
+    from joblib.parallel import get_active_backend
+
+    if n_workers == 1:
+        return False
+    backend, _ = get_active_backend()
+    if not isinstance(backend, LokyBackend | MultiprocessingBackend):
+        return False  # in-process threads, or a Dask cluster (per-cell progress)
+    return effective_n_jobs(n_workers) > 1
+
+
+class _StepChannel:
+    """A local listener whose threads pass the steps that worker processes send.
+
+    ``multiprocessing.connection`` on a Unix socket (a named pipe on Windows) with a
+    random key: no extra process, and nothing re-imports the caller's main module.
+    """
+
+    def __init__(self, progress):
+        from multiprocessing.connection import Listener
+
+        self.progress = progress
+        self.authkey = os.urandom(32)
+        self.listener = Listener(authkey=self.authkey)
+        self.address = (self.listener.address, self.authkey)
+        self._closed = False
+        self._connections = []
+        self._lock = threading.Lock()
+        self.thread = threading.Thread(target=self._accept, name="skfedmia-progress", daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn = self.listener.accept()
+            except Exception:  # noqa: BLE001 - closed, or a stranger without the key
+                if self._closed:
+                    return
+                continue
+            with self._lock:
+                if self._closed:
+                    conn.close()
+                    return
+                self._connections.append(conn)
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn):
+        while True:
+            try:
+                key = conn.recv()
+            except Exception:  # noqa: BLE001 - the worker or the channel closed
+                return
+            self.progress.step(key)
+
+    def close(self):
+        from multiprocessing.connection import Client
+
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        with contextlib.suppress(Exception):  # wake the thread blocked in accept()
+            Client(self.listener.address, authkey=self.authkey).close()
+        self.thread.join(timeout=5)
+        self.listener.close()
+        for conn in connections:
+            conn.close()
+
+
+def _compute(config: ReproductionConfig, spec: dict, on_step=None):
     """One cell in the current process: ``(spec, result, seconds)``.
 
     Inside a cell joblib runs one task at a time, as on a loky worker: on a threaded Dask
     worker, nested tasks would otherwise spread to other threads, outside the lock.
+    ``on_step`` is called after every node step (progress only).
     """
     import torch
     from joblib import parallel_config
@@ -68,7 +254,7 @@ def _compute(config: ReproductionConfig, spec: dict):
         try:
             data = _data(config, spec["n_classes"], spec["seed"])
             start = time.perf_counter()
-            result = run_cell(config, spec, data)
+            result = run_cell(config, spec, data, on_step=on_step)
             return spec, result, time.perf_counter() - start
         finally:
             torch.set_num_threads(threads)
@@ -132,7 +318,10 @@ def run_reproduction(config: ReproductionConfig, out, *, verbose: int = 1, on_ce
     out : str or Path
         Output folder; finished cells go to ``out/cells/`` as they finish.
     verbose : int, default=1
-        ``> 0`` shows a progress bar with an ETA.
+        ``> 0`` shows a progress bar with an ETA that advances after every node step of
+        a federation (a centralized baseline counts as one step). Cells on local worker
+        processes send their steps over a ``multiprocessing.connection``; cells on a Dask
+        cluster advance the bar by their steps when they arrive.
     on_cell : callable, default=None
         Called with ``(spec, record, reused)`` after each cell (tests use it to interrupt).
 
@@ -143,20 +332,21 @@ def run_reproduction(config: ReproductionConfig, out, *, verbose: int = 1, on_ce
         :func:`iter_cells`.
     """
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
 
     store = CellStore(Path(out) / "cells")
     cells = list(iter_cells(config))
     found = [store.get(spec) for spec in cells]
     todo = [spec for spec, rec in zip(cells, found) if rec is None]
     records = {store.path(spec): rec for spec, rec in zip(cells, found) if rec is not None}
+    units = {cell_key(spec): cell_steps(spec) for spec in todo}
     bar = tqdm(
-        total=len(cells),
+        total=sum(cell_steps(spec) for spec in cells),
         disable=not verbose,
-        desc="cells",
-        unit="cell",
-        initial=len(cells) - len(todo),
+        desc="reproduction",
+        unit="step",
+        initial=sum(cell_steps(spec) for spec, rec in zip(cells, found) if rec is not None),
     )
+    channel = None
     try:
         with bar, _Interrupts() as interrupts:
             if on_cell is not None:
@@ -166,21 +356,37 @@ def run_reproduction(config: ReproductionConfig, out, *, verbose: int = 1, on_ce
             if todo:
                 n_workers = _n_workers(config, len(todo))
                 one_by_one = n_workers in (None, 1)
+                reported = {
+                    cell_key(spec): 0 if spec["kind"] == "centralized" else cell_steps(spec)
+                    for spec in todo
+                }
+                progress = _StepProgress(bar, units, reported)
+                if _worker_processes(n_workers):
+                    channel = _StepChannel(progress)
+                    progress.wait_for_steps = 5.0
+                address = None if channel is None else channel.address
                 if verbose and one_by_one:
                     bar.set_postfix_str(_describe(todo[0]))
-                jobs = (delayed(_compute)(config, spec) for spec in todo)
+                jobs = (
+                    delayed(_compute)(
+                        config, spec, _StepReporter(cell_key(spec), progress.step, address)
+                    )
+                    for spec in todo
+                )
                 results = Parallel(n_jobs=n_workers, return_as="generator_unordered")(jobs)
                 for n, (spec, result, seconds) in enumerate(results, 1):
                     if interrupts.seen:
                         raise KeyboardInterrupt
                     record = store.save(spec, result, seconds=seconds)
                     records[store.path(spec)] = record
-                    bar.update()
+                    progress.finish(cell_key(spec))
                     if verbose and one_by_one and n < len(todo):
                         bar.set_postfix_str(_describe(todo[n]))
                     if on_cell is not None:
                         on_cell(spec, record, False)
     finally:
+        if channel is not None:
+            channel.close()
         _DATA_CACHE.clear()
     return [records[store.path(spec)] for spec in cells]
 

@@ -15,10 +15,11 @@ from ._tables import (
     PAPER_TABLE2,
     build_tables,
     build_timings,
+    insider_after_node,
     peak_summary,
     per_seed_tables,
 )
-from ._verdicts import insider_report_lines
+from ._verdicts import _markdown, _seed_table, insider_report_lines
 
 __all__ = ["config_json", "write_report"]
 
@@ -91,6 +92,7 @@ def write_report(records, out, config=None) -> dict:
     for p in figures:
         paths[p.name] = p
     peaks = peak_summary(steps) if not steps.empty else pd.DataFrame()
+    after = insider_after_node(steps) if not steps.empty else pd.DataFrame()
 
     t1 = table1.merge(PAPER_TABLE1, on="n_classes", how="left", suffixes=("", "_paper"))
     cols1 = ["n_classes"]
@@ -113,6 +115,7 @@ def write_report(records, out, config=None) -> dict:
         "attack_accuracy",
         "attack_accuracy_paper",
         "attack_auc",
+        "attack_tpr_at_1pct_fpr",
     ]
     cols2 = [c for c in cols2 if c in t2]
 
@@ -144,12 +147,20 @@ def write_report(records, out, config=None) -> dict:
         _fmt(PAPER_TABLE2),
         "## Insider on N1: does the attack peak right after N1 trains?",
         "",
-        "Mean attack accuracy on N1's rows from cycle 2 on, right after N1 trained versus "
-        "after the other nodes, and in how many of those cycles the step after N1 is the "
-        "cycle's highest.",
+        "Mean attack accuracy, AUC and TPR at 1% FPR on N1's rows from cycle 2 on, right "
+        "after N1 trained versus after the other nodes, and in how many of those cycles "
+        "the attack accuracy after N1 is the cycle's highest.",
         "",
         _fmt(peaks),
     ]
+    if len(after):
+        metrics = [c for c in after.columns if c.endswith(("_after_N1", "_after_others"))]
+        lines += [
+            "The same with the mean over seeds ± the half-width of its 95% Student-t "
+            "interval (per seed: the mean over the cycles from C2 on):",
+            "",
+            _markdown(_seed_table(after, ["n_classes", "n_nodes", "local_epochs"], metrics)),
+        ]
     lines += insider_report_lines(records, paper_table1=PAPER_TABLE1, paper_table2=PAPER_TABLE2)
     per_seed = per_seed_tables(records)
     for name in ("collusion", "attribution"):

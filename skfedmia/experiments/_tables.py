@@ -10,6 +10,7 @@ __all__ = [
     "PAPER_TABLE2",
     "build_tables",
     "build_timings",
+    "insider_after_node",
     "peak_summary",
     "per_seed_tables",
 ]
@@ -79,7 +80,14 @@ _TABLE1_COLUMNS = [
     "attack_tpr_at_1pct_fpr",
 ]
 _SETTING = ["n_classes", "n_nodes", "local_epochs"]
-_TABLE2_COLUMNS = [*_SETTING, "test_accuracy", "train_accuracy", "attack_accuracy", "attack_auc"]
+_TABLE2_COLUMNS = [
+    *_SETTING,
+    "test_accuracy",
+    "train_accuracy",
+    "attack_accuracy",
+    "attack_auc",
+    "attack_tpr_at_1pct_fpr",
+]
 
 
 def per_seed_tables(records):
@@ -178,31 +186,69 @@ def build_timings(records) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*keys, "seconds"])
 
 
-def peak_summary(steps: pd.DataFrame) -> pd.DataFrame:
-    """Per run: is N1's attack accuracy right after N1 trained above the other steps?"""
-    rows = []
+#: The insider's metrics in the "peak after N1" tables: record column -> table name.
+PEAK_METRICS = {
+    "accuracy": "attack_acc",
+    "roc_auc": "attack_auc",
+    "tpr_at_1_fpr": "attack_tpr_at_1pct_fpr",
+}
+
+
+def _attacked_rows(steps):
     node_rows = steps[steps["attacked"].astype(str) == "0"]
     if node_rows.empty:
         node_rows = steps[steps["attacked"].astype(str) != "all"]
+    return node_rows
+
+
+def peak_summary(steps: pd.DataFrame) -> pd.DataFrame:
+    """Per run: is N1's attack right after N1 trained above the other steps?
+
+    For accuracy, AUC and TPR at 1% FPR: the mean over seeds and cycles from C2 on right
+    after N1 trained and after the other nodes; and in how many cycles the attack
+    accuracy after N1 is the cycle's highest (seed-averaged).
+    """
+    rows = []
+    node_rows = _attacked_rows(steps)
+    metrics = [m for m in PEAK_METRICS if m in node_rows]
     for keys, run in node_rows.groupby(["n_classes", "n_nodes", "local_epochs"]):
-        run = run.groupby(["step", "cycle", "node"], as_index=False)["accuracy"].mean()
+        run = run.groupby(["step", "cycle", "node"], as_index=False)[metrics].mean()
         later = run[run["cycle"] >= 1]
-        at_n1 = later[later["node"] == 0]["accuracy"]
-        others = later[later["node"] != 0]["accuracy"]
+        row = {"n_classes": keys[0], "n_nodes": keys[1], "local_epochs": keys[2]}
+        for metric in metrics:
+            at_n1 = later[later["node"] == 0][metric]
+            others = later[later["node"] != 0][metric]
+            name = PEAK_METRICS[metric]
+            row[f"{name}_after_N1"] = at_n1.mean() if len(at_n1) else np.nan
+            row[f"{name}_after_others"] = others.mean() if len(others) else np.nan
         cycles_peaking = 0
         for _cycle, cyc in later.groupby("cycle"):
             n1 = cyc[cyc["node"] == 0]["accuracy"]
             rest = cyc[cyc["node"] != 0]["accuracy"]
             if len(n1) and len(rest) and n1.iloc[0] >= rest.max():
                 cycles_peaking += 1
-        rows.append(
-            {
-                "n_classes": keys[0],
-                "n_nodes": keys[1],
-                "local_epochs": keys[2],
-                "attack_acc_after_N1": at_n1.mean() if len(at_n1) else np.nan,
-                "attack_acc_after_others": others.mean() if len(others) else np.nan,
-                "cycles_from_C2_where_N1_peaks": f"{cycles_peaking}/{later['cycle'].nunique()}",
-            }
-        )
+        row["cycles_from_C2_where_N1_peaks"] = f"{cycles_peaking}/{later['cycle'].nunique()}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def insider_after_node(steps: pd.DataFrame) -> pd.DataFrame:
+    """Per setting and seed: the insider on N1 right after N1 trained vs after the others.
+
+    One row per (setting, seed) with, for accuracy, AUC and TPR at 1% FPR, the mean over
+    the cycles from C2 on of the attack on N1's rows right after N1's step
+    (``<metric>_after_N1``) and after the other nodes' steps (``<metric>_after_others``);
+    the report gives their mean and 95% interval over seeds.
+    """
+    node_rows = _attacked_rows(steps)
+    later = node_rows[node_rows["cycle"] >= 1]
+    metrics = [m for m in PEAK_METRICS if m in later]
+    rows = []
+    for keys, run in later.groupby([*_SETTING, "seed"]):
+        row = dict(zip([*_SETTING, "seed"], keys))
+        for metric in metrics:
+            name = PEAK_METRICS[metric]
+            row[f"{name}_after_N1"] = run.loc[run["node"] == 0, metric].mean()
+            row[f"{name}_after_others"] = run.loc[run["node"] != 0, metric].mean()
+        rows.append(row)
     return pd.DataFrame(rows)
