@@ -147,6 +147,8 @@ def summarise(frame):
         "|---|---|---|---|---|---|---|---|",
     ]
     means = {}
+    order = {name: i for i, name in enumerate(attacks(None, 0))}
+    frame = frame.sort_values("attack", key=lambda names: names.map(order), kind="stable")
     for name, group in frame.groupby("attack", sort=False):
         means[name] = group.mean(numeric_only=True)
 
