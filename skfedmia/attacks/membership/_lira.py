@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+from scipy.stats import spearmanr
 from sklearn.isotonic import IsotonicRegression
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -100,8 +101,8 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
     far training on a row moves its statistic as a function of where the row's
     out-statistic lies (hard rows move far, easy rows hardly at all). With
     ``offline_method="learned-in"`` (default) that relation, fitted on the pool (a
-    decreasing isotonic curve for the in-out gap, and the in and out deviations pooled
-    per decile of the out-mean), gives each queried row an in-Gaussian beside its
+    monotone curve for the in-out gap, its direction read from the data, and the in and
+    out deviations pooled per decile of the out-mean), gives each queried row an in-Gaussian beside its
     out-Gaussian, and the score is their log-likelihood ratio, as online; at low
     false-positive rates it is far stronger than the one-sided test (the user guide's
     benchmark table gives both). ``offline_method="one-sided"`` is
@@ -168,7 +169,7 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
     offline_method_ : str
         The offline test used (``"learned-in"`` unless it had to fall back).
     gap_model_ : IsotonicRegression or None
-        In-out gap of a row as a decreasing function of its out-mean (``"learned-in"``).
+        In-out gap of a row as a monotone function of its out-mean (``"learned-in"``).
     bin_edges_ : ndarray or None
         Edges of the out-mean bins over which the deviations are pooled.
     bin_std_in_, bin_std_out_ : ndarray or None
@@ -278,7 +279,7 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         """How training on a row moves its statistic, as a function of its out-mean.
 
         Fitted on the pool rows that are in some reference models and out of others: a
-        decreasing isotonic curve for the in-out gap, and the in and out deviations pooled
+        monotone (isotonic) curve for the in-out gap, and the in and out deviations pooled
         (with each row's own mean removed) within quantile bins of the out-mean.
         """
         self.gap_model_ = self.bin_edges_ = self.bin_std_in_ = self.bin_std_out_ = None
@@ -289,8 +290,12 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         if both.sum() < 2:
             self.offline_method_ = "one-sided"
             return
-        self.gap_model_ = IsotonicRegression(increasing=False, out_of_bounds="clip").fit(
-            mean_out[both], (mean_in - mean_out)[both]
+        # usually decreasing (hard rows move most); its direction is read from the data
+        gap = (mean_in - mean_out)[both]
+        with np.errstate(invalid="ignore"):
+            rho = spearmanr(mean_out[both], gap).statistic if gap.std() > 0 else -1.0
+        self.gap_model_ = IsotonicRegression(increasing=bool(rho > 0), out_of_bounds="clip").fit(
+            mean_out[both], gap
         )
         n_bins = int(np.clip(both.sum() // 100, 1, 10))
         edges = np.quantile(mean_out[both], np.linspace(0, 1, n_bins + 1))
