@@ -96,19 +96,18 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
     and rows outside the pool get the in-distribution shifted from their out-distribution
     by the pool's median in/out gap.
 
-    Offline (default), the attack is a likelihood ratio too: no reference model trained
-    on a queried row, but every pool row is in about half of them, so the pool shows how
-    far training on a row moves its statistic as a function of where the row's
-    out-statistic lies (hard rows move far, easy rows hardly at all). With
-    ``offline_method="learned-in"`` (default) that relation, fitted on the pool (a
-    monotone curve for the in-out gap, its direction read from the data, and the in and
-    out deviations pooled per decile of the out-mean), gives each queried row an in-Gaussian beside its
-    out-Gaussian, and the score is their log-likelihood ratio, as online; at low
-    false-positive rates it is far stronger than the one-sided test (the user guide's
-    benchmark table gives both). ``offline_method="one-sided"`` is
-    the LiRA paper's offline test: the target's statistic against the reference models'
-    on the same row, one-sided, over one global standard deviation (``fixed_variance``)
-    or the row's own.
+    Offline (default), the attack is a likelihood ratio too: no reference model trained on a
+    queried row, but every pool row is in about half of them, so the pool shows how far
+    training on a row moves its statistic as a function of where the row's out-statistic
+    lies (hard rows move far, easy rows hardly at all). With ``offline_method="learned-in"``
+    (default) that relation, fitted on the pool (a monotone curve for the in-out gap, its
+    direction read from the data, and the in and out deviations pooled per decile of the
+    out-mean), gives each queried row an in-Gaussian beside its out-Gaussian, and the score
+    is their log-likelihood ratio, as online; at low false-positive rates it is far stronger
+    than the one-sided test (the user guide's benchmark table gives both).
+    ``offline_method="one-sided"`` is the LiRA paper's offline test: the target's statistic
+    against the reference models' on the same row, one-sided, over one global standard
+    deviation (``fixed_variance``) or the row's own.
 
     Parameters
     ----------
