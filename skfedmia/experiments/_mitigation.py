@@ -384,6 +384,9 @@ def iter_mitigation_cells(config: MitigationConfig):
         "batch_size": config.batch_size,
         "device": config.device,
         "delta": config.delta,
+        # cells record the colluding insiders' attack too; cells stored without it have
+        # another spec (hence another key) and are never read back as this study's
+        "insiders": "single+colluding",
     }
     wanted = set(config.mitigations)
     if "peer_to_peer" in wanted:
@@ -668,9 +671,9 @@ def run_mitigation_cell(config: MitigationConfig, spec: dict, data, attack=None)
     n_non = min(config.n_eval, len(split.y_test))
     non = eval_rng.choice(len(split.y_test), n_non, replace=False)
 
-    hook = {}
+    hook = {"before": None}
 
-    def begin_and_score(federation, **kwargs):
+    def begin_and_score(federation, *, node, model, **kwargs):
         if "scores" not in hook:  # first step: the federation's node split is known now
             parts, owner = [], []
             for k, idx in enumerate(federation.node_indices_):
@@ -682,13 +685,78 @@ def run_mitigation_cell(config: MitigationConfig, spec: dict, data, attack=None)
             X_eval = np.concatenate([split.X_target[rows], split.X_test[non]])
             y_eval = np.concatenate([split.y_target[rows], split.y_test[non]])
             hook["scores"] = _StepScores(attack, X_eval, y_eval)
-        hook["scores"](federation, **kwargs)
+        hook["scores"](federation, node=node, model=model, **kwargs)
+        after = model.snapshot()
+        if node == 0:  # the colluders' view of N1's latest step: the models around it
+            hook["n1_step"] = (hook["before"], after)
+        hook["before"] = after
 
     fed.set_params(callbacks=[begin_and_score])
     fed.fit(split.X_target, split.y_target)
     scores = np.vstack(hook["scores"].scores)
     owner = hook["owner"]
-    return _summarise(spec, fed, scores, owner, audit, split)
+    result = _summarise(spec, fed, scores, owner, audit, split)
+    result["colluding"] = _colluding(
+        spec, fed, attack, split, hook, owner, np.random.RandomState([seed, 13])
+    )
+    return result
+
+
+def _colluding(spec, fed, attack, split, hook, owner, rng):
+    """The insiders just before and just after N1 in its last step, together.
+
+    :class:`~skfedmia.attacks.membership.ColludingInsidersAttack` on the models as N1's
+    last step received and left them. Its loss-drop weight and threshold come from a step
+    the colluders reproduce themselves: a copy of the model N1 received, trained for the
+    cell's local epochs with the local learner the nodes run (DP-SGD included where the
+    nodes run it; neither input nor update noise, which the study's attacker does not
+    know about) on rows of their own pool (members), against other pool rows
+    (non-members). The single-snapshot part is the insider's shadow attack, so the pair's
+    figures are paired with the single insider's on the same rows. ``None`` where no
+    model reached N1's last step from another node (N1 trained first of all).
+    """
+    from ..attacks.membership import ColludingInsidersAttack
+    from ..federated._adapters import train_epochs
+
+    before, after = hook["n1_step"]
+    if before is None:
+        return None
+    classes = np.asarray(fed.classes_)
+    pool = np.flatnonzero(np.isin(split.y_shadow, classes))
+    n = min(len(fed.node_indices_[0]), len(pool) // 2)
+    rows = rng.permutation(pool)[: 2 * n]
+    members, nonmembers = rows[:n], rows[n:]
+    reproduced = before.snapshot()
+    train_epochs(
+        reproduced.estimator,
+        split.X_shadow[members],
+        np.searchsorted(classes, split.y_shadow[members]),
+        epochs=spec["local_epochs"],
+        classes=np.arange(len(classes)),
+    )
+    cal = np.r_[members, nonmembers]
+    pair = ColludingInsidersAttack(reproduced, model_before=before, attack=attack).fit(
+        split.X_shadow[cal], split.y_shadow[cal], np.r_[np.ones(n, int), np.zeros(n, int)]
+    )
+    pair.set_params(target=after, model_before=before)
+    keep = (owner == 0) | (owner == -1)
+    step_scores = hook["scores"]
+    scores = pair.decision_function(step_scores.X_eval[keep], step_scores.y_eval[keep])
+    # who the colluders are: the nodes that trained just before and just after N1's step
+    order = fed.node_orders_.ravel()
+    step = int(np.flatnonzero(order == 0)[-1])
+    membership = (owner[keep] == 0).astype(int)
+    single = step_scores.scores[step][keep]  # the single insider's, on the same rows
+    low, high = _paired_auc_gain_interval(membership, single, scores, rng)
+    return {
+        **_attack_figures(membership, scores),
+        "auc_gain_low": low,
+        "auc_gain_high": high,
+        "weight": pair.weight_,
+        "calibration_auc": {f"{w:g}": a for w, a in pair.calibration_auc_.items()},
+        "before_node": int(order[step - 1]),
+        "after_node": None if step + 1 == len(order) else int(order[step + 1]),
+    }
 
 
 def _summarise(spec, fed, scores, owner, audit, split):
@@ -869,6 +937,9 @@ def _rows(records):
             {
                 **base,
                 **{f"insider_{k}": ins[k] for k in _INSIDER_FIGURES},
+                **_colluding_columns(res.get("colluding"), ins),
+                # cells of the format before the colluding figures: not measured, not n/a
+                **({} if "colluding" in res else {"colluding_applies": np.nan}),
             }
         )
         if spec["mitigation"] == "none":
@@ -880,9 +951,64 @@ def _rows(records):
                     "mitigation": "peer_to_peer",
                     "epsilon_lower_bound": np.nan,
                     **{f"insider_{k}": fin[k] for k in _INSIDER_FIGURES},
+                    # nobody the coordinator could collude with hands it an intermediate model
+                    **_colluding_columns(None, fin),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _paired_auc_gain_interval(membership, single, pair, rng, n_boot=500):
+    """95% percentile interval of AUC(pair) - AUC(single), resampling rows per class."""
+    from sklearn.metrics import roc_auc_score
+
+    pos, neg = np.flatnonzero(membership == 1), np.flatnonzero(membership == 0)
+    gains = np.empty(n_boot)
+    for b in range(n_boot):
+        rows = np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]
+        m = membership[rows]
+        gains[b] = roc_auc_score(m, pair[rows]) - roc_auc_score(m, single[rows])
+    return float(np.quantile(gains, 0.025)), float(np.quantile(gains, 0.975))
+
+
+def _colluding_columns(pair, single):
+    """The colluding insiders' figures and their paired gain over the single insider."""
+    if pair is None:
+        out = {f"colluding_{k}": np.nan for k in _INSIDER_FIGURES}
+        out.update(
+            colluding_applies=False,
+            colluding_auc_gain=np.nan,
+            colluding_auc_gain_cell_low=np.nan,
+            colluding_auc_gain_cell_high=np.nan,
+            colluding_tpr_gain=np.nan,
+            colluding_weight=np.nan,
+        )
+        return out
+    out = {f"colluding_{k}": pair[k] for k in _INSIDER_FIGURES}
+    out.update(
+        colluding_applies=True,
+        colluding_auc_gain=pair["auc"] - single["auc"],
+        colluding_auc_gain_cell_low=pair["auc_gain_low"],
+        colluding_auc_gain_cell_high=pair["auc_gain_high"],
+        colluding_tpr_gain=pair["tpr_at_1_fpr"] - single["tpr_at_1_fpr"],
+        colluding_weight=pair["weight"],
+    )
+    return out
+
+
+def _mean_interval(values):
+    """Mean over seeds and its 95% t-interval (``nan`` bounds below two seeds)."""
+    from scipy.stats import t
+
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return np.nan, np.nan, np.nan
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, np.nan, np.nan
+    half = float(t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    return mean, mean - half, mean + half
 
 
 def mitigation_table(records) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -913,6 +1039,18 @@ def mitigation_table(records) -> tuple[pd.DataFrame, pd.DataFrame]:
         .reindex(pd.MultiIndex.from_frame(summary[keys]))
         .values
     )
+    # colluding minus single insider, paired per seed: mean and 95% t-interval over seeds
+    index = pd.MultiIndex.from_frame(summary[keys])
+    for gain in ("colluding_auc_gain", "colluding_tpr_gain"):
+        stats = cells.groupby(keys)[gain].apply(_mean_interval).reindex(index)
+        summary[gain] = [s[0] for s in stats]
+        summary[gain + "_low"] = [s[1] for s in stats]
+        summary[gain + "_high"] = [s[2] for s in stats]
+    # True or False where every seed's cell says so; nan where a cell did not measure it
+    applies = cells.groupby(keys)["colluding_applies"].agg(
+        lambda v: bool(v.astype(bool).all()) if v.notna().all() else np.nan
+    )
+    summary["colluding_applies"] = applies.reindex(index).values
     summary["_order"] = summary["mitigation"].map(order)
     summary["_strength"] = summary["strength"].map(_strength_key)
     summary = summary.sort_values(["n_nodes", "_order", "_strength"]).drop(
@@ -1243,6 +1381,8 @@ def write_mitigation_report(records, out, config: MitigationConfig | None = None
                 "insider_auc",
                 "insider_auc_low",
                 "insider_auc_high",
+                "colluding_tpr_at_1_fpr",
+                "colluding_auc",
                 "outsider_auc",
                 "accountant_epsilon",
                 "epsilon_lower_bound",
@@ -1257,11 +1397,16 @@ def write_mitigation_report(records, out, config: MitigationConfig | None = None
                 "insider_auc": "insider AUC",
                 "insider_auc_low": "low ",
                 "insider_auc_high": "high ",
+                "colluding_tpr_at_1_fpr": "colluding TPR@1%",
+                "colluding_auc": "colluding AUC",
                 "outsider_auc": "outsider AUC",
                 "accountant_epsilon": "accountant ε",
                 "epsilon_lower_bound": "ε lower bound",
             }
         )
+        show = show.astype(object)
+        for col in ("colluding TPR@1%", "colluding AUC"):
+            show.loc[(part["colluding_applies"] == False).to_numpy(), col] = "n/a"  # noqa: E712
         lines += [_md(show), ""]
         order = part[
             [
