@@ -976,6 +976,7 @@ def _colluding_columns(pair, single):
     if pair is None:
         out = {f"colluding_{k}": np.nan for k in _INSIDER_FIGURES}
         out.update(
+            colluders="",
             colluding_applies=False,
             colluding_auc_gain=np.nan,
             colluding_auc_gain_cell_low=np.nan,
@@ -985,7 +986,10 @@ def _colluding_columns(pair, single):
         )
         return out
     out = {f"colluding_{k}": pair[k] for k in _INSIDER_FIGURES}
+    after = pair["after_node"]
     out.update(
+        colluders=f"N{pair['before_node'] + 1} and "
+        + ("all (final model)" if after is None else f"N{after + 1}"),
         colluding_applies=True,
         colluding_auc_gain=pair["auc"] - single["auc"],
         colluding_auc_gain_cell_low=pair["auc_gain_low"],
@@ -1025,7 +1029,7 @@ def mitigation_table(records) -> tuple[pd.DataFrame, pd.DataFrame]:
     order = {m: i for i, m in enumerate(MITIGATIONS)}
     cells["accountant_epsilon"] = pd.to_numeric(cells["accountant_epsilon"], errors="coerce")
     keys = ["n_nodes", "mitigation", "strength"]
-    numeric = [c for c in cells.columns if c not in (*keys, "seed")]
+    numeric = [c for c in cells.columns if c not in (*keys, "seed", "colluders")]
     summary = cells.groupby(keys, as_index=False)[numeric].mean(numeric_only=True)
     summary["test_accuracy_sd"] = (
         cells.groupby(keys)["test_accuracy"]
@@ -1046,11 +1050,22 @@ def mitigation_table(records) -> tuple[pd.DataFrame, pd.DataFrame]:
         summary[gain] = [s[0] for s in stats]
         summary[gain + "_low"] = [s[1] for s in stats]
         summary[gain + "_high"] = [s[2] for s in stats]
-    # True or False where every seed's cell says so; nan where a cell did not measure it
+    # whether any seed's cell has colluders (its figures are means over those seeds); nan
+    # where no cell measured it (cells stored before the colluding figures)
     applies = cells.groupby(keys)["colluding_applies"].agg(
-        lambda v: bool(v.astype(bool).all()) if v.notna().all() else np.nan
+        lambda v: bool(v[v.notna()].astype(bool).any()) if v.notna().any() else np.nan
     )
     summary["colluding_applies"] = applies.reindex(index).values
+    summary["colluding_n_seeds"] = (
+        cells.groupby(keys)["colluding_auc"].count().reindex(index).values
+    )
+    if "colluders" in cells:
+        summary["colluders"] = (
+            cells.groupby(keys)["colluders"]
+            .agg(lambda v: "; ".join(dict.fromkeys(x for x in v if isinstance(x, str) and x)))
+            .reindex(index)
+            .values
+        )
     summary["_order"] = summary["mitigation"].map(order)
     summary["_strength"] = summary["strength"].map(_strength_key)
     summary = summary.sort_values(["n_nodes", "_order", "_strength"]).drop(
@@ -1075,7 +1090,8 @@ def plot_privacy_utility(summary: pd.DataFrame, folder, title="") -> list[Path]:
 
     A curve per mitigation through its strengths; error bars are the 95% intervals
     (averaged over seeds) of the insider's figures, and the seed standard deviation of the
-    accuracy; the undefended federation is a black star.
+    accuracy; the undefended federation is a black star. The colluding insiders' figures,
+    where they apply, are the same markers hollow on dashed lines (without error bars).
     """
     import matplotlib
 
@@ -1133,6 +1149,7 @@ def plot_privacy_utility(summary: pd.DataFrame, folder, title="") -> list[Path]:
                         ax.annotate(
                             s, (xi, yi), fontsize=6, xytext=(3, 3), textcoords="offset points"
                         )
+            _plot_colluding(ax, part, col.replace("insider_", "colluding_"), colors, markers)
             ax.set_xlabel("test accuracy")
             ax.set_ylabel(name)
             ax.grid(alpha=0.3)
@@ -1144,6 +1161,31 @@ def plot_privacy_utility(summary: pd.DataFrame, folder, title="") -> list[Path]:
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def _plot_colluding(ax, part, col, colors, markers):
+    """The colluding insiders' figure of every mitigation: hollow markers, dashed lines."""
+    if col not in part or not part[col].notna().any():
+        return
+    shown = False
+    for m in MITIGATIONS:
+        rows = part[(part["mitigation"] == m) & part[col].notna()]
+        if rows.empty:
+            continue
+        color = "black" if m == "none" else colors[m]
+        ax.plot(
+            rows["test_accuracy"],
+            rows[col],
+            linestyle="" if m == "none" else "--",
+            marker="*" if m == "none" else markers[m],
+            markersize=12 if m == "none" else 5,
+            markerfacecolor="none",
+            color=color,
+            linewidth=0.9,
+            alpha=0.8,
+            label=None if shown else "colluding insiders (hollow, dashed)",
+        )
+        shown = True
 
 
 # --------------------------------------------------------------------------- report
@@ -1295,6 +1337,82 @@ def _findings(part, tolerance):
     return lines
 
 
+def _collusion_section(part):
+    """The colluding insiders' table and, per mitigation, whether they learn more."""
+    cols = {
+        "mitigation": "mitigation",
+        "strength": "strength",
+        "colluders": "colluders",
+        "insider_auc": "single AUC",
+        "colluding_auc": "colluding AUC",
+        "colluding_auc_low": "low",
+        "colluding_auc_high": "high",
+        "colluding_auc_gain": "AUC gain",
+        "colluding_auc_gain_low": "seeds low",
+        "colluding_auc_gain_high": "seeds high",
+        "colluding_auc_gain_cell_low": "rows low",
+        "colluding_auc_gain_cell_high": "rows high",
+        "insider_tpr_at_1_fpr": "single TPR@1%",
+        "colluding_tpr_at_1_fpr": "colluding TPR@1%",
+        "colluding_tpr_at_1_fpr_low": "low ",
+        "colluding_tpr_at_1_fpr_high": "high ",
+        "colluding_tpr_gain": "TPR gain",
+        "colluding_weight": "loss-drop weight",
+        "colluding_n_seeds": "seeds",
+    }
+    table = part[list(cols)].rename(columns=cols).astype(object)
+    off = (part["colluding_applies"] == False).to_numpy()  # noqa: E712
+    table.loc[off, list(cols.values())[3:-1]] = "n/a"
+    table.loc[off, "single AUC"] = part.loc[off, "insider_auc"].to_numpy()
+    table.loc[off, "single TPR@1%"] = part.loc[off, "insider_tpr_at_1_fpr"].to_numpy()
+    lines = [
+        "### Colluding insiders",
+        "",
+        "The colluding insiders' attack beside the single insider's on the same rows. AUC "
+        "gain: colluding minus single, mean over seeds; *seeds low/high*: its 95% t-interval "
+        "over seeds (– with one seed); *rows low/high*: the per-cell paired bootstrap "
+        "interval, averaged over seeds. Loss-drop weight: mean over seeds of the weight the "
+        "colluders chose (0: the loss drop did not help on their own step, so they fall back "
+        "to the single snapshot). *seeds*: the seeds with colluders (the colluding figures "
+        "and the gain are means over those; a random order can put N1 first of all).",
+        "",
+        _md(table),
+        "",
+        "Do colluding insiders learn more than the single insider?",
+        "",
+    ]
+    for r in part.itertuples(index=False):
+        name = f"**{r.mitigation.replace('_', ' ')}**" + (f" {r.strength}" if r.strength else "")
+        if pd.isna(r.colluding_applies) or not r.colluding_applies:
+            if r.mitigation == "peer_to_peer":
+                lines.append(
+                    f"- {name}: n/a — the coordinator sees only the final model; N1's "
+                    "neighbours, who still see the models around N1's step, are the undefended "
+                    "row's colluders."
+                )
+            else:
+                lines.append(f"- {name}: n/a — no model reached N1's last step from another node.")
+            continue
+        if np.isfinite(r.colluding_auc_gain_low):
+            low, high, over = r.colluding_auc_gain_low, r.colluding_auc_gain_high, "seeds"
+        else:
+            low, high = r.colluding_auc_gain_cell_low, r.colluding_auc_gain_cell_high
+            over = "rows (one seed)"
+        if low > 0:
+            verdict = "yes, the colluders learn more"
+        elif high < 0:
+            verdict = "no, the colluders learn less"
+        else:
+            verdict = "no difference shown"
+        lines.append(
+            f"- {name}: AUC {r.insider_auc:.3f} single vs {r.colluding_auc:.3f} colluding, "
+            f"gain {r.colluding_auc_gain:+.3f} [{low:+.3f}, {high:+.3f}] over {over}; "
+            f"TPR@1% {r.insider_tpr_at_1_fpr:.3f} vs {r.colluding_tpr_at_1_fpr:.3f} — "
+            f"{verdict}."
+        )
+    return [*lines, ""]
+
+
 def _shown_fields(config):
     """The configuration as the report shows it: a data file by its name only."""
     fields = config.result_fields()
@@ -1367,6 +1485,27 @@ def write_mitigation_report(records, out, config: MitigationConfig | None = None
         "insider's decisions at a threshold fit on the attacker's own shadow rows; it treats "
         "N1's evaluated records as independent trials.",
         "",
+        "Colluding insiders: the nodes just before and just after N1's step in the last "
+        "cycle pool what they see, the model as it reached N1 and as it left N1 "
+        "(`ColludingInsidersAttack`: the single insider's shadow-attack score plus a weight "
+        "times each record's loss drop across the step). They choose the weight and "
+        "threshold on a step they reproduce themselves: a copy of the model they handed N1, "
+        "trained for the cell's local epochs with the nodes' local learner (DP-SGD included "
+        "where the nodes run it; no input or update noise, which the attacker does not know "
+        "of) on their own pool rows, against other pool rows. Their scores are on the same "
+        "rows as the single insider's, so the difference of the two is paired: per cell a "
+        "bootstrap interval over the rows (both classes resampled, 500 times), and over "
+        "seeds the mean difference with its 95% t-interval. In a fixed order the colluders "
+        "are N1's predecessor (from the previous cycle) and successor; under a random order "
+        "they are whoever that cycle's order put around N1, and the figure assumes they know "
+        "that N1 trained between them (they know whom they received the model from and "
+        "handed it to, i.e. that cycle's order around them) — without that they cannot tell "
+        "whose step they saw. Where N1 trained first of all (one cycle, N1 first), nobody "
+        "handed it a model: n/a. Peer-to-peer: n/a for the coordinator, which sees only the "
+        "final model and no intermediate one to combine it with; N1's neighbours in the ring "
+        "still receive and pass on the model, so they can collude exactly as in the "
+        "undefended federation (its row's colluding figures).",
+        "",
     ]
     for nodes, part in summary.groupby("n_nodes"):
         lines += [f"## {nodes} nodes", ""]
@@ -1431,6 +1570,10 @@ def write_mitigation_report(records, out, config: MitigationConfig | None = None
             "",
             f"![privacy and utility, {nodes} nodes](figures/privacy_utility_nodes_{nodes}.png)",
             "",
+        ]
+        if "colluding_auc" in part and part["colluding_applies"].notna().any():
+            lines += _collusion_section(part)
+        lines += [
             "### Findings",
             "",
             *_findings(part, tolerance),
