@@ -17,11 +17,13 @@ is a grid of federations, one resumable cell each:
 
 After every node step an insider attacks the model (the paper's shadow attack, trained
 once per schedule on the attacker's own rows, unaware of the defense). A cell records the
-test accuracy, the insider attack on N1 right after N1's last visit, the attack an insider
-who assumes the fixed order would run, which node an insider attributes each record to,
-the outsider attack on the final model, the privacy accountant's epsilon for the DP
-settings and the epsilon the insider's decisions prove (:class:`skfedmia.metrics.EpsilonAudit`,
-its threshold fit on the attacker's shadow rows).
+test accuracy, the insider attack on N1 right after N1's last visit, the colluding insiders
+just before and after that visit (:class:`~skfedmia.attacks.membership.ColludingInsidersAttack`
+on the models around N1's step, paired with the single insider on the same rows), the attack
+an insider who assumes the fixed order would run, which node an insider attributes each
+record to, the outsider attack on the final model, the privacy accountant's epsilon for the
+DP settings and the epsilon the insider's decisions prove
+(:class:`skfedmia.metrics.EpsilonAudit`, its threshold fit on the attacker's shadow rows).
 
 Examples
 --------
