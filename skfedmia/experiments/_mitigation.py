@@ -985,6 +985,7 @@ def _colluding_columns(pair, single):
             colluding_auc_gain_cell_high=np.nan,
             colluding_tpr_gain=np.nan,
             colluding_weight=np.nan,
+            colluding_calibration_gain=np.nan,
         )
         return out
     out = {f"colluding_{k}": pair[k] for k in _INSIDER_FIGURES}
@@ -998,6 +999,10 @@ def _colluding_columns(pair, single):
         colluding_auc_gain_cell_high=pair["auc_gain_high"],
         colluding_tpr_gain=pair["tpr_at_1_fpr"] - single["tpr_at_1_fpr"],
         colluding_weight=pair["weight"],
+        # what the chosen weight gained on the colluders' own step, to set beside the gain
+        # it brings on N1's rows
+        colluding_calibration_gain=pair["calibration_auc"][f"{pair['weight']:g}"]
+        - pair["calibration_auc"]["0"],
     )
     return out
 
@@ -1360,6 +1365,7 @@ def _collusion_section(part):
         "colluding_tpr_at_1_fpr_high": "high ",
         "colluding_tpr_gain": "TPR gain",
         "colluding_weight": "loss-drop weight",
+        "colluding_calibration_gain": "own-step gain",
         "colluding_n_seeds": "seeds",
     }
     table = part[list(cols)].rename(columns=cols).astype(object)
@@ -1375,8 +1381,14 @@ def _collusion_section(part):
         "over seeds (– with one seed); *rows low/high*: the per-cell paired bootstrap "
         "interval, averaged over seeds. Loss-drop weight: mean over seeds of the weight the "
         "colluders chose (0: the loss drop did not help on their own step, so they fall back "
-        "to the single snapshot). *seeds*: the seeds with colluders (the colluding figures "
-        "and the gain are means over those; a random order can put N1 first of all).",
+        "to the single snapshot); *own-step gain*: the AUC that weight added on the "
+        "colluders' own reproduced step, over the single snapshot. *seeds*: the seeds with "
+        "colluders (the colluding figures and the gain are means over those; a random order "
+        "can put N1 first of all). The colluders' own step trains rows new to the model, "
+        "while N1's rows at its last visit were trained on in all its earlier visits: the "
+        "more and the shorter those visits, the less a record's loss drop across the last "
+        "one tells, so a weight chosen on the colluders' step can cost AUC on N1's rows "
+        "(own-step gain well above the AUC gain).",
         "",
         _md(table),
         "",
