@@ -17,11 +17,13 @@ is a grid of federations, one resumable cell each:
 
 After every node step an insider attacks the model (the paper's shadow attack, trained
 once per schedule on the attacker's own rows, unaware of the defense). A cell records the
-test accuracy, the insider attack on N1 right after N1's last visit, the attack an insider
-who assumes the fixed order would run, which node an insider attributes each record to,
-the outsider attack on the final model, the privacy accountant's epsilon for the DP
-settings and the epsilon the insider's decisions prove (:class:`skfedmia.metrics.EpsilonAudit`,
-its threshold fit on the attacker's shadow rows).
+test accuracy, the insider attack on N1 right after N1's last visit, the colluding insiders
+just before and after that visit (:class:`~skfedmia.attacks.membership.ColludingInsidersAttack`
+on the models around N1's step, paired with the single insider on the same rows), the attack
+an insider who assumes the fixed order would run, which node an insider attributes each
+record to, the outsider attack on the final model, the privacy accountant's epsilon for the
+DP settings and the epsilon the insider's decisions prove
+(:class:`skfedmia.metrics.EpsilonAudit`, its threshold fit on the attacker's shadow rows).
 
 Examples
 --------
@@ -384,6 +386,9 @@ def iter_mitigation_cells(config: MitigationConfig):
         "batch_size": config.batch_size,
         "device": config.device,
         "delta": config.delta,
+        # cells record the colluding insiders' attack too; cells stored without it have
+        # another spec (hence another key) and are never read back as this study's
+        "insiders": "single+colluding",
     }
     wanted = set(config.mitigations)
     if "peer_to_peer" in wanted:
@@ -668,9 +673,9 @@ def run_mitigation_cell(config: MitigationConfig, spec: dict, data, attack=None)
     n_non = min(config.n_eval, len(split.y_test))
     non = eval_rng.choice(len(split.y_test), n_non, replace=False)
 
-    hook = {}
+    hook = {"before": None}
 
-    def begin_and_score(federation, **kwargs):
+    def begin_and_score(federation, *, node, model, **kwargs):
         if "scores" not in hook:  # first step: the federation's node split is known now
             parts, owner = [], []
             for k, idx in enumerate(federation.node_indices_):
@@ -682,13 +687,78 @@ def run_mitigation_cell(config: MitigationConfig, spec: dict, data, attack=None)
             X_eval = np.concatenate([split.X_target[rows], split.X_test[non]])
             y_eval = np.concatenate([split.y_target[rows], split.y_test[non]])
             hook["scores"] = _StepScores(attack, X_eval, y_eval)
-        hook["scores"](federation, **kwargs)
+        hook["scores"](federation, node=node, model=model, **kwargs)
+        after = model.snapshot()
+        if node == 0:  # the colluders' view of N1's latest step: the models around it
+            hook["n1_step"] = (hook["before"], after)
+        hook["before"] = after
 
     fed.set_params(callbacks=[begin_and_score])
     fed.fit(split.X_target, split.y_target)
     scores = np.vstack(hook["scores"].scores)
     owner = hook["owner"]
-    return _summarise(spec, fed, scores, owner, audit, split)
+    result = _summarise(spec, fed, scores, owner, audit, split)
+    result["colluding"] = _colluding(
+        spec, fed, attack, split, hook, owner, np.random.RandomState([seed, 13])
+    )
+    return result
+
+
+def _colluding(spec, fed, attack, split, hook, owner, rng):
+    """The insiders just before and just after N1 in its last step, together.
+
+    :class:`~skfedmia.attacks.membership.ColludingInsidersAttack` on the models as N1's
+    last step received and left them. Its loss-drop weight and threshold come from a step
+    the colluders reproduce themselves: a copy of the model N1 received, trained for the
+    cell's local epochs with the local learner the nodes run (DP-SGD included where the
+    nodes run it; neither input nor update noise, which the study's attacker does not
+    know about) on rows of their own pool (members), against other pool rows
+    (non-members). The single-snapshot part is the insider's shadow attack, so the pair's
+    figures are paired with the single insider's on the same rows. ``None`` where no
+    model reached N1's last step from another node (N1 trained first of all).
+    """
+    from ..attacks.membership import ColludingInsidersAttack
+    from ..federated._adapters import train_epochs
+
+    before, after = hook["n1_step"]
+    if before is None:
+        return None
+    classes = np.asarray(fed.classes_)
+    pool = np.flatnonzero(np.isin(split.y_shadow, classes))
+    n = min(len(fed.node_indices_[0]), len(pool) // 2)
+    rows = rng.permutation(pool)[: 2 * n]
+    members, nonmembers = rows[:n], rows[n:]
+    reproduced = before.snapshot()
+    train_epochs(
+        reproduced.estimator,
+        split.X_shadow[members],
+        np.searchsorted(classes, split.y_shadow[members]),
+        epochs=spec["local_epochs"],
+        classes=np.arange(len(classes)),
+    )
+    cal = np.r_[members, nonmembers]
+    pair = ColludingInsidersAttack(reproduced, model_before=before, attack=attack).fit(
+        split.X_shadow[cal], split.y_shadow[cal], np.r_[np.ones(n, int), np.zeros(n, int)]
+    )
+    pair.set_params(target=after, model_before=before)
+    keep = (owner == 0) | (owner == -1)
+    step_scores = hook["scores"]
+    scores = pair.decision_function(step_scores.X_eval[keep], step_scores.y_eval[keep])
+    # who the colluders are: the nodes that trained just before and just after N1's step
+    order = fed.node_orders_.ravel()
+    step = int(np.flatnonzero(order == 0)[-1])
+    membership = (owner[keep] == 0).astype(int)
+    single = step_scores.scores[step][keep]  # the single insider's, on the same rows
+    low, high = _paired_auc_gain_interval(membership, single, scores, rng)
+    return {
+        **_attack_figures(membership, scores),
+        "auc_gain_low": low,
+        "auc_gain_high": high,
+        "weight": pair.weight_,
+        "calibration_auc": {f"{w:g}": a for w, a in pair.calibration_auc_.items()},
+        "before_node": int(order[step - 1]),
+        "after_node": None if step + 1 == len(order) else int(order[step + 1]),
+    }
 
 
 def _summarise(spec, fed, scores, owner, audit, split):
@@ -869,6 +939,9 @@ def _rows(records):
             {
                 **base,
                 **{f"insider_{k}": ins[k] for k in _INSIDER_FIGURES},
+                **_colluding_columns(res.get("colluding"), ins),
+                # cells of the format before the colluding figures: not measured, not n/a
+                **({} if "colluding" in res else {"colluding_applies": np.nan}),
             }
         )
         if spec["mitigation"] == "none":
@@ -880,9 +953,73 @@ def _rows(records):
                     "mitigation": "peer_to_peer",
                     "epsilon_lower_bound": np.nan,
                     **{f"insider_{k}": fin[k] for k in _INSIDER_FIGURES},
+                    # nobody the coordinator could collude with hands it an intermediate model
+                    **_colluding_columns(None, fin),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _paired_auc_gain_interval(membership, single, pair, rng, n_boot=500):
+    """95% percentile interval of AUC(pair) - AUC(single), resampling rows per class."""
+    from sklearn.metrics import roc_auc_score
+
+    pos, neg = np.flatnonzero(membership == 1), np.flatnonzero(membership == 0)
+    gains = np.empty(n_boot)
+    for b in range(n_boot):
+        rows = np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]
+        m = membership[rows]
+        gains[b] = roc_auc_score(m, pair[rows]) - roc_auc_score(m, single[rows])
+    return float(np.quantile(gains, 0.025)), float(np.quantile(gains, 0.975))
+
+
+def _colluding_columns(pair, single):
+    """The colluding insiders' figures and their paired gain over the single insider."""
+    if pair is None:
+        out = {f"colluding_{k}": np.nan for k in _INSIDER_FIGURES}
+        out.update(
+            colluders="",
+            colluding_applies=False,
+            colluding_auc_gain=np.nan,
+            colluding_auc_gain_cell_low=np.nan,
+            colluding_auc_gain_cell_high=np.nan,
+            colluding_tpr_gain=np.nan,
+            colluding_weight=np.nan,
+            colluding_calibration_gain=np.nan,
+        )
+        return out
+    out = {f"colluding_{k}": pair[k] for k in _INSIDER_FIGURES}
+    after = pair["after_node"]
+    out.update(
+        colluders=f"N{pair['before_node'] + 1} and "
+        + ("all (final model)" if after is None else f"N{after + 1}"),
+        colluding_applies=True,
+        colluding_auc_gain=pair["auc"] - single["auc"],
+        colluding_auc_gain_cell_low=pair["auc_gain_low"],
+        colluding_auc_gain_cell_high=pair["auc_gain_high"],
+        colluding_tpr_gain=pair["tpr_at_1_fpr"] - single["tpr_at_1_fpr"],
+        colluding_weight=pair["weight"],
+        # what the chosen weight gained on the colluders' own step, to set beside the gain
+        # it brings on N1's rows
+        colluding_calibration_gain=pair["calibration_auc"][f"{pair['weight']:g}"]
+        - pair["calibration_auc"]["0"],
+    )
+    return out
+
+
+def _mean_interval(values):
+    """Mean over seeds and its 95% t-interval (``nan`` bounds below two seeds)."""
+    from scipy.stats import t
+
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return np.nan, np.nan, np.nan
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, np.nan, np.nan
+    half = float(t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    return mean, mean - half, mean + half
 
 
 def mitigation_table(records) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -899,7 +1036,7 @@ def mitigation_table(records) -> tuple[pd.DataFrame, pd.DataFrame]:
     order = {m: i for i, m in enumerate(MITIGATIONS)}
     cells["accountant_epsilon"] = pd.to_numeric(cells["accountant_epsilon"], errors="coerce")
     keys = ["n_nodes", "mitigation", "strength"]
-    numeric = [c for c in cells.columns if c not in (*keys, "seed")]
+    numeric = [c for c in cells.columns if c not in (*keys, "seed", "colluders")]
     summary = cells.groupby(keys, as_index=False)[numeric].mean(numeric_only=True)
     summary["test_accuracy_sd"] = (
         cells.groupby(keys)["test_accuracy"]
@@ -913,6 +1050,29 @@ def mitigation_table(records) -> tuple[pd.DataFrame, pd.DataFrame]:
         .reindex(pd.MultiIndex.from_frame(summary[keys]))
         .values
     )
+    # colluding minus single insider, paired per seed: mean and 95% t-interval over seeds
+    index = pd.MultiIndex.from_frame(summary[keys])
+    for gain in ("colluding_auc_gain", "colluding_tpr_gain"):
+        stats = cells.groupby(keys)[gain].apply(_mean_interval).reindex(index)
+        summary[gain] = [s[0] for s in stats]
+        summary[gain + "_low"] = [s[1] for s in stats]
+        summary[gain + "_high"] = [s[2] for s in stats]
+    # whether any seed's cell has colluders (its figures are means over those seeds); nan
+    # where no cell measured it (cells stored before the colluding figures)
+    applies = cells.groupby(keys)["colluding_applies"].agg(
+        lambda v: bool(v[v.notna()].astype(bool).any()) if v.notna().any() else np.nan
+    )
+    summary["colluding_applies"] = applies.reindex(index).values
+    summary["colluding_n_seeds"] = (
+        cells.groupby(keys)["colluding_auc"].count().reindex(index).values
+    )
+    if "colluders" in cells:
+        summary["colluders"] = (
+            cells.groupby(keys)["colluders"]
+            .agg(lambda v: "; ".join(dict.fromkeys(x for x in v if isinstance(x, str) and x)))
+            .reindex(index)
+            .values
+        )
     summary["_order"] = summary["mitigation"].map(order)
     summary["_strength"] = summary["strength"].map(_strength_key)
     summary = summary.sort_values(["n_nodes", "_order", "_strength"]).drop(
@@ -937,7 +1097,8 @@ def plot_privacy_utility(summary: pd.DataFrame, folder, title="") -> list[Path]:
 
     A curve per mitigation through its strengths; error bars are the 95% intervals
     (averaged over seeds) of the insider's figures, and the seed standard deviation of the
-    accuracy; the undefended federation is a black star.
+    accuracy; the undefended federation is a black star. The colluding insiders' figures,
+    where they apply, are the same markers hollow on dashed lines (without error bars).
     """
     import matplotlib
 
@@ -995,6 +1156,7 @@ def plot_privacy_utility(summary: pd.DataFrame, folder, title="") -> list[Path]:
                         ax.annotate(
                             s, (xi, yi), fontsize=6, xytext=(3, 3), textcoords="offset points"
                         )
+            _plot_colluding(ax, part, col.replace("insider_", "colluding_"), colors, markers)
             ax.set_xlabel("test accuracy")
             ax.set_ylabel(name)
             ax.grid(alpha=0.3)
@@ -1006,6 +1168,31 @@ def plot_privacy_utility(summary: pd.DataFrame, folder, title="") -> list[Path]:
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def _plot_colluding(ax, part, col, colors, markers):
+    """The colluding insiders' figure of every mitigation: hollow markers, dashed lines."""
+    if col not in part or not part[col].notna().any():
+        return
+    shown = False
+    for m in MITIGATIONS:
+        rows = part[(part["mitigation"] == m) & part[col].notna()]
+        if rows.empty:
+            continue
+        color = "black" if m == "none" else colors[m]
+        ax.plot(
+            rows["test_accuracy"],
+            rows[col],
+            linestyle="" if m == "none" else "--",
+            marker="*" if m == "none" else markers[m],
+            markersize=12 if m == "none" else 5,
+            markerfacecolor="none",
+            color=color,
+            linewidth=0.9,
+            alpha=0.8,
+            label=None if shown else "colluding insiders (hollow, dashed)",
+        )
+        shown = True
 
 
 # --------------------------------------------------------------------------- report
@@ -1157,6 +1344,89 @@ def _findings(part, tolerance):
     return lines
 
 
+def _collusion_section(part):
+    """The colluding insiders' table and, per mitigation, whether they learn more."""
+    cols = {
+        "mitigation": "mitigation",
+        "strength": "strength",
+        "colluders": "colluders",
+        "insider_auc": "single AUC",
+        "colluding_auc": "colluding AUC",
+        "colluding_auc_low": "low",
+        "colluding_auc_high": "high",
+        "colluding_auc_gain": "AUC gain",
+        "colluding_auc_gain_low": "seeds low",
+        "colluding_auc_gain_high": "seeds high",
+        "colluding_auc_gain_cell_low": "rows low",
+        "colluding_auc_gain_cell_high": "rows high",
+        "insider_tpr_at_1_fpr": "single TPR@1%",
+        "colluding_tpr_at_1_fpr": "colluding TPR@1%",
+        "colluding_tpr_at_1_fpr_low": "low ",
+        "colluding_tpr_at_1_fpr_high": "high ",
+        "colluding_tpr_gain": "TPR gain",
+        "colluding_weight": "loss-drop weight",
+        "colluding_calibration_gain": "own-step gain",
+        "colluding_n_seeds": "seeds",
+    }
+    table = part[list(cols)].rename(columns=cols).astype(object)
+    off = (part["colluding_applies"] == False).to_numpy()  # noqa: E712
+    table.loc[off, list(cols.values())[3:-1]] = "n/a"
+    table.loc[off, "single AUC"] = part.loc[off, "insider_auc"].to_numpy()
+    table.loc[off, "single TPR@1%"] = part.loc[off, "insider_tpr_at_1_fpr"].to_numpy()
+    lines = [
+        "### Colluding insiders",
+        "",
+        "The colluding insiders' attack beside the single insider's on the same rows. AUC "
+        "gain: colluding minus single, mean over seeds; *seeds low/high*: its 95% t-interval "
+        "over seeds (– with one seed); *rows low/high*: the per-cell paired bootstrap "
+        "interval, averaged over seeds. Loss-drop weight: mean over seeds of the weight the "
+        "colluders chose (0: the loss drop did not help on their own step, so they fall back "
+        "to the single snapshot); *own-step gain*: the AUC that weight added on the "
+        "colluders' own reproduced step, over the single snapshot. *seeds*: the seeds with "
+        "colluders (the colluding figures and the gain are means over those; a random order "
+        "can put N1 first of all). The colluders' own step trains rows new to the model, "
+        "while N1's rows at its last visit were trained on in all its earlier visits: the "
+        "more and the shorter those visits, the less a record's loss drop across the last "
+        "one tells, so a weight chosen on the colluders' step can cost AUC on N1's rows "
+        "(own-step gain well above the AUC gain).",
+        "",
+        _md(table),
+        "",
+        "Do colluding insiders learn more than the single insider?",
+        "",
+    ]
+    for r in part.itertuples(index=False):
+        name = f"**{r.mitigation.replace('_', ' ')}**" + (f" {r.strength}" if r.strength else "")
+        if pd.isna(r.colluding_applies) or not r.colluding_applies:
+            if r.mitigation == "peer_to_peer":
+                lines.append(
+                    f"- {name}: n/a — the coordinator sees only the final model; N1's "
+                    "neighbours, who still see the models around N1's step, are the undefended "
+                    "row's colluders."
+                )
+            else:
+                lines.append(f"- {name}: n/a — no model reached N1's last step from another node.")
+            continue
+        if np.isfinite(r.colluding_auc_gain_low):
+            low, high, over = r.colluding_auc_gain_low, r.colluding_auc_gain_high, "seeds"
+        else:
+            low, high = r.colluding_auc_gain_cell_low, r.colluding_auc_gain_cell_high
+            over = "rows (one seed)"
+        if low > 0:
+            verdict = "yes, the colluders learn more"
+        elif high < 0:
+            verdict = "no, the colluders learn less"
+        else:
+            verdict = "no difference shown"
+        lines.append(
+            f"- {name}: AUC {r.insider_auc:.3f} single vs {r.colluding_auc:.3f} colluding, "
+            f"gain {r.colluding_auc_gain:+.3f} [{low:+.3f}, {high:+.3f}] over {over}; "
+            f"TPR@1% {r.insider_tpr_at_1_fpr:.3f} vs {r.colluding_tpr_at_1_fpr:.3f} — "
+            f"{verdict}."
+        )
+    return [*lines, ""]
+
+
 def _shown_fields(config):
     """The configuration as the report shows it: a data file by its name only."""
     fields = config.result_fields()
@@ -1229,6 +1499,27 @@ def write_mitigation_report(records, out, config: MitigationConfig | None = None
         "insider's decisions at a threshold fit on the attacker's own shadow rows; it treats "
         "N1's evaluated records as independent trials.",
         "",
+        "Colluding insiders: the nodes just before and just after N1's step in the last "
+        "cycle pool what they see, the model as it reached N1 and as it left N1 "
+        "(`ColludingInsidersAttack`: the single insider's shadow-attack score plus a weight "
+        "times each record's loss drop across the step). They choose the weight and "
+        "threshold on a step they reproduce themselves: a copy of the model they handed N1, "
+        "trained for the cell's local epochs with the nodes' local learner (DP-SGD included "
+        "where the nodes run it; no input or update noise, which the attacker does not know "
+        "of) on their own pool rows, against other pool rows. Their scores are on the same "
+        "rows as the single insider's, so the difference of the two is paired: per cell a "
+        "bootstrap interval over the rows (both classes resampled, 500 times), and over "
+        "seeds the mean difference with its 95% t-interval. In a fixed order the colluders "
+        "are N1's predecessor (from the previous cycle) and successor; under a random order "
+        "they are whoever that cycle's order put around N1, and the figure assumes they know "
+        "that N1 trained between them (they know whom they received the model from and "
+        "handed it to, i.e. that cycle's order around them) — without that they cannot tell "
+        "whose step they saw. Where N1 trained first of all (one cycle, N1 first), nobody "
+        "handed it a model: n/a. Peer-to-peer: n/a for the coordinator, which sees only the "
+        "final model and no intermediate one to combine it with; N1's neighbours in the ring "
+        "still receive and pass on the model, so they can collude exactly as in the "
+        "undefended federation (its row's colluding figures).",
+        "",
     ]
     for nodes, part in summary.groupby("n_nodes"):
         lines += [f"## {nodes} nodes", ""]
@@ -1243,6 +1534,8 @@ def write_mitigation_report(records, out, config: MitigationConfig | None = None
                 "insider_auc",
                 "insider_auc_low",
                 "insider_auc_high",
+                "colluding_tpr_at_1_fpr",
+                "colluding_auc",
                 "outsider_auc",
                 "accountant_epsilon",
                 "epsilon_lower_bound",
@@ -1257,11 +1550,16 @@ def write_mitigation_report(records, out, config: MitigationConfig | None = None
                 "insider_auc": "insider AUC",
                 "insider_auc_low": "low ",
                 "insider_auc_high": "high ",
+                "colluding_tpr_at_1_fpr": "colluding TPR@1%",
+                "colluding_auc": "colluding AUC",
                 "outsider_auc": "outsider AUC",
                 "accountant_epsilon": "accountant ε",
                 "epsilon_lower_bound": "ε lower bound",
             }
         )
+        show = show.astype(object)
+        for col in ("colluding TPR@1%", "colluding AUC"):
+            show.loc[(part["colluding_applies"] == False).to_numpy(), col] = "n/a"  # noqa: E712
         lines += [_md(show), ""]
         order = part[
             [
@@ -1286,6 +1584,10 @@ def write_mitigation_report(records, out, config: MitigationConfig | None = None
             "",
             f"![privacy and utility, {nodes} nodes](figures/privacy_utility_nodes_{nodes}.png)",
             "",
+        ]
+        if "colluding_auc" in part and part["colluding_applies"].notna().any():
+            lines += _collusion_section(part)
+        lines += [
             "### Findings",
             "",
             *_findings(part, tolerance),

@@ -196,6 +196,74 @@ def test_study_resumes_without_recomputing_finished_cells(tmp_path):
     assert "peer_to_peer" in summary and "input_noise" in summary
 
 
+def test_colluding_figures_where_they_apply_and_stale_cells_are_recomputed(tmp_path):
+    from skfedmia.experiments._mitigation import mitigation_table
+    from skfedmia.experiments._store import CellStore
+
+    # two cycles: N1's last step has a predecessor; one cycle of a random order may not
+    cfg = _tiny(
+        n_cycles=2,
+        local_epochs=1,
+        schedules=((1, 2),),
+        mitigations=("none", "random_order", "peer_to_peer"),
+    )
+    specs = list(iter_mitigation_cells(cfg))
+    assert all(s["insiders"] == "single+colluding" for s in specs)
+    # a cell of the format without colluding figures, stored under its old spec
+    store = CellStore(tmp_path / "cells")
+    old_spec = {k: v for k, v in specs[0].items() if k != "insiders"}
+    store.save(old_spec, {"test_accuracy": 0.0})
+    computed = []
+
+    class Stop(Exception):
+        pass
+
+    def interrupt(spec, record, reused):
+        if not reused:
+            computed.append(spec["mitigation"])
+            raise Stop
+
+    with pytest.raises(Stop):
+        run_mitigation_study(cfg, tmp_path, verbose=0, on_cell=interrupt)
+    assert computed == ["none"]  # the stale cell was not taken for it
+    log = []
+    records = run_mitigation_study(
+        cfg, tmp_path, verbose=0, on_cell=lambda s, r, reused: log.append(reused)
+    )
+    assert log == [True] + [False] * (len(specs) - 1)
+    for rec in records:
+        res = rec["result"]
+        order = np.asarray(res["node_orders"]).ravel()
+        last_n1 = int(np.flatnonzero(order == 0)[-1])
+        pair = res["colluding"]
+        if last_n1 == 0:  # nobody handed N1 the model: nobody to collude with
+            assert pair is None
+            continue
+        assert 0 <= pair["auc"] <= 1 and 0 <= pair["tpr_at_1_fpr"] <= 1
+        assert pair["auc_low"] <= pair["auc"] <= pair["auc_high"]
+        assert pair["n_members"] == res["insider_n1"]["n_members"]
+        assert pair["before_node"] == order[last_n1 - 1]
+        after = None if last_n1 + 1 == len(order) else order[last_n1 + 1]
+        assert pair["after_node"] == after
+        assert pair["auc_gain_low"] <= pair["auc"] - res["insider_n1"]["auc"] + 1e-9
+        assert pair["weight"] >= 0
+    none = records[0]["result"]
+    assert none["colluding"] is not None  # fixed order, second cycle: N2 hands N1 the model
+    _, summary = mitigation_table(records)
+    p2p = summary[summary["mitigation"] == "peer_to_peer"].iloc[0]
+    assert not p2p["colluding_applies"] and np.isnan(p2p["colluding_auc"])
+    row = summary[summary["mitigation"] == "none"].iloc[0]
+    assert row["colluding_applies"]
+    assert row["colluding_auc_gain"] == pytest.approx(row["colluding_auc"] - row["insider_auc"])
+    paths = write_mitigation_report(records, tmp_path, config=cfg)
+    report = paths["report.md"].read_text()
+    assert "colluding AUC" in report and "n/a" in report
+    assert "colluding_auc" in paths["mitigation_summary.csv"].read_text()
+    log.clear()
+    run_mitigation_study(cfg, tmp_path, verbose=0, on_cell=lambda s, r, reused: log.append(reused))
+    assert log == [True] * len(specs)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
