@@ -13,6 +13,8 @@ models equal models trained one by one up to float rounding.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 from sklearn.base import clone
@@ -24,7 +26,7 @@ from ..utils._random import draw_seed
 from ._classifier import TorchMLPClassifier, build_optimizer
 from ._module import MLPModule, make_activation
 
-__all__ = ["fit_mlp_ensemble", "can_fit_together"]
+__all__ = ["fit_mlp_ensemble", "can_fit_together", "train_epochs_lean"]
 
 _ELEMENTWISE_OPTIMIZERS = (
     torch.optim.Adam,
@@ -293,3 +295,84 @@ def fit_mlp_ensemble(estimator, datasets, *, random_states, classes=None):
             stacked.unstack_into(j, model.module_)
             models[k] = model
     return models
+
+
+def train_epochs_lean(estimator, X, y, *, epochs, classes=None):
+    """``estimator.partial_fit(X, y, classes=classes, epochs=epochs)`` without skorch's loop.
+
+    A federation continues its model for a few epochs at every node step. skorch's loop
+    wraps each mini-batch in callbacks, a closure and per-batch history records, which cost
+    a fifth of a small MLP's step on the CPU. For a :class:`TorchMLPClassifier` that
+    :func:`can_fit_together` this runs the very same operations in the same order: the same
+    batches drawn from the estimator's own torch generator, its module, loss and optimizer
+    (whatever state the caller left it in), so the parameters, the optimizer state and the
+    generator state come out bit for bit as ``partial_fit`` leaves them. The history gets
+    one record per epoch (``epoch``, ``train_loss``, ``train_batch_count``, ``dur``), no
+    per-batch records. Any other estimator, or a net not yet initialised, trains through
+    ``partial_fit`` (a first call initialises it the same way).
+
+    Parameters
+    ----------
+    estimator : TorchMLPClassifier
+        The net to train in place.
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    epochs : int
+        Passes over the rows.
+    classes : array-like, default=None
+        Every class label, used when this call initialises the net.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfedmia import TorchMLPClassifier
+    >>> from skfedmia.neural_net._ensemble import train_epochs_lean
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.rand(40, 5), rng.randint(0, 3, 40)
+    >>> net = TorchMLPClassifier(random_state=0)
+    >>> train_epochs_lean(net, X, y, epochs=2)
+    >>> train_epochs_lean(net, X, y, epochs=3)
+    >>> len(net.history_)
+    5
+    """
+    from ._data import TensorDataset
+
+    lean = (
+        can_fit_together(estimator)
+        and getattr(estimator, "initialized_", False)
+        and estimator.on_interrupt == "raise"
+    )
+    if not lean:
+        if not getattr(estimator, "initialized_", False) and can_fit_together(estimator):
+            # initialise as a first partial_fit does; the generator state it leaves is
+            # where that call's training would start
+            estimator.partial_fit(X, y, classes=classes, epochs=0)
+            train_epochs_lean(estimator, X, y, epochs=epochs)
+            return
+        estimator.partial_fit(X, y, classes=classes, epochs=epochs)
+        return
+    X, y = estimator._validate_fit_input(X, y, first=False)
+    dataset = estimator.get_dataset(X, y)
+    if not isinstance(dataset, TensorDataset):
+        estimator.partial_fit(X, y, classes=classes, epochs=epochs)
+        return
+    iterator = estimator.get_iterator(dataset, training=True)
+    module, optimizer, history = estimator.module_, estimator.optimizer_, estimator.history_
+    with estimator._torch_rng(fresh=False):
+        estimator._set_training(True)
+        for _ in range(int(epochs)):
+            start = time.time()
+            history.new_epoch()
+            history.record("epoch", len(history))
+            total, count, n_batches = 0.0, 0, 0
+            for xb, yb in iterator:
+                optimizer.zero_grad()
+                loss = estimator.get_loss(module(xb), yb, X=xb, training=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(xb)
+                count += len(xb)
+                n_batches += 1
+            history.record("train_batch_count", n_batches)
+            history.record("train_loss", total / max(count, 1))
+            history.record("dur", time.time() - start)

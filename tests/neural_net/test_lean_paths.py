@@ -58,3 +58,85 @@ def test_explicit_attack_model_trains_on_the_lean_path_to_the_same_model(digits,
     monkeypatch.undo()
     other = _attack(target, model.set_params(iterator_train__drop_last=True))
     assert len(other.fit(X[800:], y[800:]).attack_estimator_.history_) == 4
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_lean_node_steps_equal_partial_fit_bit_for_bit(digits, dropout):
+    from skfedmia.federated._adapters import reset_optimizer
+    from skfedmia.neural_net._ensemble import train_epochs_lean
+
+    X, y = digits
+    classes = np.unique(y)
+    plain = TorchMLPClassifier(dropout=dropout, batch_size=64, random_state=3)
+    lean = TorchMLPClassifier(dropout=dropout, batch_size=64, random_state=3)
+    for step, rows in enumerate([slice(0, 300), slice(300, 600), slice(0, 300)]):
+        if step == 2:  # a fresh optimizer, as a federation resets it between nodes
+            reset_optimizer(plain)
+            reset_optimizer(lean)
+        plain.partial_fit(X[rows], y[rows], classes=classes, epochs=2)
+        train_epochs_lean(lean, X[rows], y[rows], epochs=2, classes=classes)
+    for a, b in zip(plain.module_.parameters(), lean.module_.parameters(), strict=True):
+        assert torch_equal(a, b)
+    state_a, state_b = plain.optimizer_.state_dict(), lean.optimizer_.state_dict()
+    for key in state_a["state"]:
+        for name in state_a["state"][key]:
+            assert torch_equal(state_a["state"][key][name], state_b["state"][key][name])
+    assert torch_equal(plain.torch_rng_state_[0], lean.torch_rng_state_[0])
+    assert len(lean.history_) == len(plain.history_) == 6
+    np.testing.assert_allclose(
+        lean.history_[:, "train_loss"], plain.history_[:, "train_loss"], rtol=1e-6
+    )
+
+
+def torch_equal(a, b):
+    import torch
+
+    return bool(torch.equal(a.detach(), b.detach()))
+
+
+@pytest.mark.parametrize("optimizer_state", ["reset", "local", "travel"])
+def test_federation_and_monitor_unchanged_by_the_lean_node_steps(
+    digits, monkeypatch, optimizer_state
+):
+    from skfedmia import SequentialFederatedClassifier
+    from skfedmia.attacks.membership import MembershipMonitor
+    from skfedmia.federated import _sequential
+
+    X, y = digits
+
+    def run():
+        net = TorchMLPClassifier(max_epochs=3, random_state=0)
+        attack = MembershipInferenceAttack(
+            shadow_estimator=net, n_shadow_models=2, features="paper", random_state=0
+        )
+        monitor = MembershipMonitor(
+            attack,
+            attack_data=(X[600:1200], y[600:1200]),
+            nonmember_data=(X[1200:], y[1200:]),
+            colluding=True,
+            outsider=True,
+            random_state=0,
+        )
+        fed = SequentialFederatedClassifier(
+            net,
+            n_nodes=3,
+            n_cycles=2,
+            local_epochs=2,
+            optimizer_state=optimizer_state,
+            callbacks=[monitor],
+            random_state=0,
+        ).fit(X[:600], y[:600])
+        return fed, monitor
+
+    fed_lean, monitor_lean = run()
+    monkeypatch.setattr(_sequential, "can_fit_together", lambda estimator: False)
+    fed_plain, monitor_plain = run()
+    assert len(fed_plain.estimator_.history_[-1]["batches"]) > 0  # skorch's own loop ran
+    assert fed_lean.history_ == fed_plain.history_
+    assert monitor_lean.history_ == monitor_plain.history_
+    assert monitor_lean.collusion_ == monitor_plain.collusion_
+    assert monitor_lean.attribution_ == monitor_plain.attribution_
+    params = zip(
+        fed_lean.estimator_.module_.parameters(), fed_plain.estimator_.module_.parameters()
+    )
+    assert all(torch_equal(a, b) for a, b in params)
