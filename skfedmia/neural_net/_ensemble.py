@@ -105,6 +105,7 @@ class _StackedMLP(nn.Module):
             ]
         )
         self.act = make_activation(activation)
+        self.activation = activation
         self.dropout = dropout
 
     @property
@@ -168,6 +169,106 @@ def _epoch_masks(generators, batches, hidden, dropout, device):
     return masks
 
 
+# the derivative of a hidden activation from its output h, for the hand-written backward
+# pass; other activations go through autograd
+_DERIVATIVES = {
+    "tanh": lambda h: 1.0 - h * h,
+    "sigmoid": lambda h: h * (1.0 - h),
+    "relu": lambda h: (h > 0).to(h.dtype),
+    "identity": None,
+}
+
+
+def _backward(layers, derivative, inputs, outputs, masks, logits, targets, grads, rows):
+    """Gradients of the summed per-model mean cross-entropy, written into ``grads``.
+
+    What autograd computes for this graph (the same products, so the same values up to
+    float rounding), without building and walking the graph at every step, which costs a
+    small model more than the products themselves. ``inputs[i]`` is layer ``i``'s input,
+    ``outputs[i]`` hidden layer ``i``'s activation before dropout; ``layers`` the
+    ``(weight, bias)`` pairs, ``rows`` ``arange(K * B)``.
+    """
+    K, B, _ = logits.shape
+    g = torch.softmax(logits, dim=-1).view(K * B, -1)
+    g[rows, targets] -= 1.0
+    g = g.view(K, B, -1).div_(B)
+    for i in range(len(layers) - 1, -1, -1):
+        grad_w, grad_b = grads[2 * i], grads[2 * i + 1]
+        torch.bmm(inputs[i].transpose(1, 2), g, out=grad_w)
+        torch.sum(g, dim=1, keepdim=True, out=grad_b)
+        if i == 0:
+            break
+        g = torch.bmm(g, layers[i][0].transpose(1, 2))
+        if masks is not None:
+            g.mul_(masks[i - 1])
+        if derivative is not None:
+            g.mul_(derivative(outputs[i - 1]))
+
+
+def _forward_saving(layers, act, xb, masks):
+    """Logits, every layer's input and every hidden activation (for :func:`_backward`)."""
+    inputs, outputs = [], []
+    h = xb
+    last = len(layers) - 1
+    for i, (W, b) in enumerate(layers):
+        inputs.append(h)
+        h = torch.baddbmm(b, h, W)
+        if i < last:
+            h = act(h)
+            outputs.append(h)
+            if masks is not None:
+                h = h * masks[i]
+    return h, inputs, outputs
+
+
+def _fused_adam_step(optimizer):
+    """One step of a fused Adam / AdamW straight through torch's kernel, or ``None``.
+
+    ``optimizer.step()`` spends most of a small model's step in Python (profiling hooks,
+    grouping the tensors, checks); for a fused Adam or AdamW on one parameter group, with
+    its state created by a first regular step, this makes the very same kernel call on the
+    very same tensors. Returns ``None`` where that does not hold.
+    """
+    kernel = {
+        torch.optim.Adam: getattr(torch, "_fused_adam_", None),
+        torch.optim.AdamW: getattr(torch, "_fused_adamw_", None),
+    }.get(type(optimizer))
+    if kernel is None or len(optimizer.param_groups) != 1:
+        return None
+    group = optimizer.param_groups[0]
+    plain = not any(group.get(k) for k in ("amsgrad", "maximize", "capturable", "differentiable"))
+    if not (group.get("fused") and plain and isinstance(group["lr"], float)):
+        return None
+    if type(optimizer) is torch.optim.Adam and group.get("decoupled_weight_decay"):
+        kernel = getattr(torch, "_fused_adamw_", None)
+    params = list(group["params"])
+    state = [optimizer.state[p] for p in params]
+    if kernel is None or not all({"step", "exp_avg", "exp_avg_sq"} <= set(st) for st in state):
+        return None
+    grads = [p.grad for p in params]
+    exp_avgs = [st["exp_avg"] for st in state]
+    exp_avg_sqs = [st["exp_avg_sq"] for st in state]
+    steps = [st["step"] for st in state]
+    beta1, beta2 = group["betas"]
+    settings = dict(
+        amsgrad=False,
+        lr=group["lr"],
+        beta1=beta1,
+        beta2=beta2,
+        weight_decay=group["weight_decay"],
+        eps=group["eps"],
+        maximize=False,
+        grad_scale=None,
+        found_inf=None,
+    )
+
+    def step():
+        torch._foreach_add_(steps, 1)
+        kernel(params, grads, exp_avgs, exp_avg_sqs, [], steps, **settings)
+
+    return step
+
+
 def _fit_group(estimator, X, y, seeds, n_classes, device):
     """Train len(seeds) models on X[k], y[k] (all with the same number of rows)."""
     K, n, d = X.shape
@@ -187,6 +288,19 @@ def _fit_group(estimator, X, y, seeds, n_classes, device):
     batches = [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
     hidden = stacked.hidden_sizes
     dropout = stacked.dropout > 0
+    # the hand-written backward pass writes into gradient buffers that live as long as
+    # the training: every parameter has one, in the order weights, bias of each layer
+    manual = stacked.activation in _DERIVATIVES
+    if manual:
+        params = [p for pair in zip(stacked.weights, stacked.biases) for p in pair]
+        for p in params:
+            p.grad = torch.zeros_like(p)
+        grads = [p.grad for p in params]
+        # views of the parameters that the optimizer updates in place
+        layers = [(W.detach(), b.detach()) for W, b in zip(stacked.weights, stacked.biases)]
+        derivative = _DERIVATIVES[stacked.activation]
+        rows = {}
+    fast_step = None
     stacked.train()
     for _ in range(int(estimator.max_epochs)):
         if shuffle:
@@ -201,8 +315,33 @@ def _fit_group(estimator, X, y, seeds, n_classes, device):
             B = stop - start
             idx = order[:, start:stop].reshape(-1)
             xb = Xt.index_select(0, idx).view(K, B, d)
-            logits = stacked(xb, None if masks is None else masks[b])
             targets = yt.index_select(0, idx)
+            batch_masks = None if masks is None else masks[b]
+            if manual:
+                if B not in rows:
+                    rows[B] = torch.arange(K * B, device=device)
+                with torch.no_grad():
+                    logits, inputs, outputs = _forward_saving(layers, stacked.act, xb, batch_masks)
+                    _backward(
+                        layers,
+                        derivative,
+                        inputs,
+                        outputs,
+                        batch_masks,
+                        logits,
+                        targets,
+                        grads,
+                        rows[B],
+                    )
+                    if fast_step is not None:
+                        fast_step()
+                        continue
+                optimizer.step()
+                # the first step created the optimizer's state; later ones may skip its
+                # Python machinery
+                fast_step = _fused_adam_step(optimizer)
+                continue
+            logits = stacked(xb, batch_masks)
             loss = (
                 nn.functional.cross_entropy(logits.reshape(K * B, -1), targets, reduction="sum") / B
             )

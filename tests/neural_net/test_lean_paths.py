@@ -140,3 +140,33 @@ def test_federation_and_monitor_unchanged_by_the_lean_node_steps(
         fed_lean.estimator_.module_.parameters(), fed_plain.estimator_.module_.parameters()
     )
     assert all(torch_equal(a, b) for a, b in params)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "identity", "elu"])
+@pytest.mark.parametrize("optimizer_kwargs", [{}, {"optimizer__weight_decay": 0.01}])
+def test_stacked_backward_by_hand_equals_one_by_one_training(digits, activation, optimizer_kwargs):
+    # sigmoid, relu and identity take the hand-written backward pass and (fused Adam) the
+    # direct kernel step; elu goes through autograd
+    from sklearn.base import clone
+
+    from skfedmia.neural_net import fit_mlp_ensemble
+
+    X, y = digits
+    data = [(X[i * 150 : (i + 1) * 150], y[i * 150 : (i + 1) * 150]) for i in range(3)]
+    template = TorchMLPClassifier(
+        hidden_layer_sizes=(16, 8),
+        activation=activation,
+        dropout=0.3,
+        lr=0.01,
+        max_epochs=4,
+        batch_size=32,
+        **optimizer_kwargs,
+    )
+    seeds = [2, 7, 1]
+    together = fit_mlp_ensemble(template, data, random_states=seeds, classes=np.unique(y))
+    for k, model in enumerate(together):
+        alone = clone(template).set_params(random_state=seeds[k], classes=np.unique(y))
+        alone.fit(*data[k])
+        np.testing.assert_allclose(
+            model.predict_proba(X[:300]), alone.predict_proba(X[:300]), atol=TOLERANCE
+        )
