@@ -245,7 +245,6 @@ def _fused_adam_step(optimizer):
     state = [optimizer.state[p] for p in params]
     if kernel is None or not all({"step", "exp_avg", "exp_avg_sq"} <= set(st) for st in state):
         return None
-    grads = [p.grad for p in params]
     exp_avgs = [st["exp_avg"] for st in state]
     exp_avg_sqs = [st["exp_avg_sq"] for st in state]
     steps = [st["step"] for st in state]
@@ -263,6 +262,7 @@ def _fused_adam_step(optimizer):
     )
 
     def step():
+        grads = [p.grad for p in params]
         torch._foreach_add_(steps, 1)
         kernel(params, grads, exp_avgs, exp_avg_sqs, [], steps, **settings)
 
@@ -444,8 +444,10 @@ def train_epochs_lean(estimator, X, y, *, epochs, classes=None):
     a fifth of a small MLP's step on the CPU. For a :class:`TorchMLPClassifier` that
     :func:`can_fit_together` this runs the very same operations in the same order: the same
     batches drawn from the estimator's own torch generator, its module, loss and optimizer
-    (whatever state the caller left it in), so the parameters, the optimizer state and the
-    generator state come out bit for bit as ``partial_fit`` leaves them. The history gets
+    (whatever state the caller left it in; a fused Adam or AdamW steps through the same
+    kernel call without ``optimizer.step()``'s Python machinery), so the parameters, the
+    optimizer state and the generator state come out bit for bit as ``partial_fit``
+    leaves them. The history gets
     one record per epoch (``epoch``, ``train_loss``, ``train_batch_count``, ``dur``), no
     per-batch records. Any other estimator, or a net not yet initialised, trains through
     ``partial_fit`` (a first call initialises it the same way).
@@ -497,6 +499,7 @@ def train_epochs_lean(estimator, X, y, *, epochs, classes=None):
         return
     iterator = estimator.get_iterator(dataset, training=True)
     module, optimizer, history = estimator.module_, estimator.optimizer_, estimator.history_
+    step = None
     with estimator._torch_rng(fresh=False):
         estimator._set_training(True)
         for _ in range(int(epochs)):
@@ -508,7 +511,12 @@ def train_epochs_lean(estimator, X, y, *, epochs, classes=None):
                 optimizer.zero_grad()
                 loss = estimator.get_loss(module(xb), yb, X=xb, training=True)
                 loss.backward()
-                optimizer.step()
+                if step is None:
+                    # a first regular step creates the optimizer's state if it has none
+                    optimizer.step()
+                    step = _fused_adam_step(optimizer) or optimizer.step
+                else:
+                    step()
                 total += loss.item() * len(xb)
                 count += len(xb)
                 n_batches += 1
