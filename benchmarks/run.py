@@ -22,14 +22,22 @@ reproduce_quick
     ``skfedmia reproduce --quick`` end to end.
 cell
     One federated cell of the paper's protocol (50 classes, 3 nodes, 5 cycles, 20 local
-    epochs, 10 shadow models, insider monitor after every step), as skfedmia runs it and
-    with its speed-ups switched off in the same process: shadow models one by one, skorch's
-    DataLoader batching and per-batch mode switch, torch's default optimizer. The ratio
-    extrapolates a full grid from "before" to "after". A third variant trains the attack
-    model as before the protocol set it (batch 128, the attack's former default).
+    epochs, 10 shadow models, insider monitor after every step) in several variants timed
+    in the same process: every speed-up off (shadow models one by one, skorch's DataLoader
+    batching and per-batch mode switch, torch's default optimizer), without the lean paths
+    (skorch's per-batch loop for the node steps and the attack model, autograd for the
+    stacked shadows), the attack model in batches of 1,024 (not kept) and skfedmia as it
+    is. ``--cell-variants`` picks some (``off lean large skfedmia``); ratios are to the
+    first one timed.
+cell_figures
+    One small federated cell (``--figure-cycles`` cycles of ``--cell-epochs`` epochs, 50
+    classes, 3 nodes, the insider monitor) with and without the lean paths, the same
+    seed: the largest difference of every number the cell reports (per-step attack
+    figures, the colluding insiders', node attribution, final accuracies).
 attack_model
     The protocol's attack model (64 sigmoid units, 40 epochs) trained in batches of 128 at
-    ``lr=0.005`` (before), 512 at 0.01 and 1,024 at 0.01 (what the protocol uses), inside
+    ``lr=0.005`` (what the protocol uses; ratios are to the same without the lean paths),
+    512 at 0.01 and 1,024 at 0.01, inside
     the shadow attack on one node's model (50 classes, 3,333 rows, 20 epochs; 10 shadows of
     2,500 rows: 50,000 attack-model rows), for ``--attack-seeds`` seeds: the attack's fit
     time (shadows included) and its AUC and accuracy on 3,333 members and as many
@@ -281,29 +289,21 @@ def case_reproduce_quick(args):
     return {"skfedmia reproduce --quick": {"s": statistics.median(times), "runs": times}}
 
 
-def case_cell(args):
+def _speedup_switch():
+    """``plain_mode(on, lean=True)``: switch skfedmia's speed-ups off (``on``) or back.
+
+    ``on`` turns off what "before" lacks: shadow models one by one, skorch's DataLoader
+    batching, skorch's per-batch mode switch, torch's default (unfused) optimizer.
+    ``lean=False`` turns off the lean paths: the attack model on the stacked path, the
+    stacked models' backward pass by hand with a direct fused-Adam step, the node steps of
+    the federation and of the monitor's shadow federation without skorch's per-batch loop.
+    """
     import skorch
 
     from skfedmia.attacks.membership import _shadow_attack, _shadow_training
-    from skfedmia.experiments import ReproductionConfig, _cells, iter_cells
-    from skfedmia.experiments._cells import load_data, run_federated
     from skfedmia.federated import _sequential
     from skfedmia.neural_net import TorchMLPClassifier, _ensemble
-    from skfedmia.utils import resolve_device
 
-    config = ReproductionConfig(
-        n_classes=(50,),
-        n_nodes=(3,),
-        local_epochs=(args.cell_epochs,),
-        n_cycles=5,
-        n_shadow_models=10,
-        device=args.device,
-    )
-    spec = next(c for c in iter_cells(config) if c["kind"] == "federated")
-    data = load_data(config, 50, 0)
-    # the speed-ups, switched off together for "before": shadow models one by one,
-    # skorch's DataLoader batching, skorch's per-batch mode switch, torch's default
-    # (unfused) optimizer
     patched = {
         "get_dataset": skorch.NeuralNetClassifier.get_dataset,
         "get_iterator": skorch.NeuralNetClassifier.get_iterator,
@@ -312,9 +312,6 @@ def case_cell(args):
     }
     fast = {name: TorchMLPClassifier.__dict__[name] for name in patched}
     fast_together = _shadow_training.can_fit_together
-    # the lean paths: the attack model on the stacked path, the stacked models' backward
-    # pass by hand with a direct fused-Adam step, the node steps of the federation and of
-    # the monitor's shadow federation without skorch's per-batch loop
     lean_modules = (_shadow_attack, _sequential)
     derivatives = dict(_ensemble._DERIVATIVES)
 
@@ -327,6 +324,26 @@ def case_cell(args):
         _ensemble._DERIVATIVES.clear()
         if lean:
             _ensemble._DERIVATIVES.update(derivatives)
+
+    return plain_mode
+
+
+def case_cell(args):
+    from skfedmia.experiments import ReproductionConfig, _cells, iter_cells
+    from skfedmia.experiments._cells import load_data, run_federated
+    from skfedmia.utils import resolve_device
+
+    config = ReproductionConfig(
+        n_classes=(50,),
+        n_nodes=(3,),
+        local_epochs=(args.cell_epochs,),
+        n_cycles=5,
+        n_shadow_models=10,
+        device=args.device,
+    )
+    spec = next(c for c in iter_cells(config) if c["kind"] == "federated")
+    data = load_data(config, 50, 0)
+    plain_mode = _speedup_switch()
 
     def variant(plain, lean=True):
         def run():
@@ -365,6 +382,63 @@ def case_cell(args):
             rows["skfedmia"][key + "ratio_to_without_lean"] = statistics.median(
                 t / b for t, b in pairs
             )
+    return rows
+
+
+def case_cell_figures(args):
+    import numpy as np
+
+    from skfedmia.experiments import ReproductionConfig, iter_cells
+    from skfedmia.experiments._cells import load_data, run_federated
+
+    config = ReproductionConfig(
+        n_classes=(50,),
+        n_nodes=(3,),
+        local_epochs=(args.cell_epochs,),
+        n_cycles=args.figure_cycles,
+        n_shadow_models=10,
+        device=args.device,
+    )
+    spec = next(c for c in iter_cells(config) if c["kind"] == "federated")
+    data = load_data(config, 50, 0)
+    plain_mode = _speedup_switch()
+    results, rows = {}, {}
+    for name, lean in (("without the lean paths", False), ("skfedmia", True)):
+        plain_mode(False, lean)
+        try:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            results[name] = run_federated(config, spec, data)
+            took, took_cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        finally:
+            plain_mode(False)
+        rows[name] = {"s": took, "cpu_s": took_cpu}
+    before, after = results["without the lean paths"], results["skfedmia"]
+
+    def numbers(result):
+        """Every number a cell reports, by name (steps, collusion, attribution, final)."""
+        out = {}
+        for kind in ("steps", "collusion", "attribution"):
+            for i, record in enumerate(result[kind]):
+                for key, value in record.items():
+                    values = value.items() if isinstance(value, dict) else [(None, value)]
+                    for sub, v in values:
+                        if isinstance(v, float) and key not in ("weight",):
+                            out[(kind, i, key, sub)] = v
+        for key in ("final_test_accuracy", "final_train_accuracy"):
+            out[("final", 0, key, None)] = result[key]
+        return out
+
+    a, b = numbers(before), numbers(after)
+    diffs = {}
+    for k in a:
+        metric = f"{k[0]}:{k[2]}" + (f".{k[3]}" if k[3] else "")
+        d = abs(a[k] - b[k]) if np.isfinite(a[k]) and np.isfinite(b[k]) else 0.0
+        diffs[metric] = max(diffs.get(metric, 0.0), d)
+    rows["skfedmia"]["max_abs_diff"] = diffs
+    rows["skfedmia"]["n_numbers"] = len(a)
+    rows["skfedmia"]["n_equal"] = sum(a[k] == b[k] for k in a)
+    rows["skfedmia"]["step_roc_auc"] = [r["roc_auc"] for r in after["steps"]]
+    rows["without the lean paths"]["step_roc_auc"] = [r["roc_auc"] for r in before["steps"]]
     return rows
 
 
@@ -568,6 +642,8 @@ def run_case(args):
         rows = case_cell(args)
     elif args.case == "attack_model":
         rows = case_attack_model(args)
+    elif args.case == "cell_figures":
+        rows = case_cell_figures(args)
     elif args.case == "cell_scaling":
         rows = case_cell_scaling(args)
     elif args.case == "grid_parallel":
@@ -653,6 +729,7 @@ def main(argv=None):
     parser.add_argument("--scale-cycles", type=int, default=2, help="cell_scaling, grid_parallel")
     parser.add_argument("--grid-seeds", type=int, default=2, help="grid_parallel")
     parser.add_argument("--attack-seeds", type=int, default=3, help="attack_model")
+    parser.add_argument("--figure-cycles", type=int, default=2, help="cell_figures")
     parser.add_argument(
         "--attack-features",
         default="paper",
@@ -718,6 +795,8 @@ def main(argv=None):
             str(args.grid_seeds),
             "--attack-seeds",
             str(args.attack_seeds),
+            "--figure-cycles",
+            str(args.figure_cycles),
             "--attack-features",
             args.attack_features,
             *(["--grid-jobs", str(args.grid_jobs)] if args.grid_jobs else []),
