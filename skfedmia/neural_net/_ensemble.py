@@ -261,10 +261,22 @@ def _fused_adam_step(optimizer):
         found_inf=None,
     )
 
+    direct = [True]
+
     def step():
+        if not direct[0]:
+            optimizer.step()
+            return
         grads = [p.grad for p in params]
         torch._foreach_add_(steps, 1)
-        kernel(params, grads, exp_avgs, exp_avg_sqs, [], steps, **settings)
+        try:
+            kernel(params, grads, exp_avgs, exp_avg_sqs, [], steps, **settings)
+        except (TypeError, RuntimeError):
+            # a torch whose private kernel takes other arguments: undo the step count
+            # and let the optimizer step from now on
+            torch._foreach_sub_(steps, 1)
+            direct[0] = False
+            optimizer.step()
 
     return step
 
@@ -449,8 +461,9 @@ def train_epochs_lean(estimator, X, y, *, epochs, classes=None):
     optimizer state and the generator state come out bit for bit as ``partial_fit``
     leaves them. The history gets
     one record per epoch (``epoch``, ``train_loss``, ``train_batch_count``, ``dur``), no
-    per-batch records. Any other estimator, or a net not yet initialised, trains through
-    ``partial_fit`` (a first call initialises it the same way).
+    per-batch records. Any other estimator, a net that prints its progress (``verbose``)
+    or stops quietly on Ctrl-C (``on_interrupt="stop"``) trains through ``partial_fit``; a
+    net not yet initialised is initialised as a first ``partial_fit`` call does.
 
     Parameters
     ----------
@@ -480,21 +493,18 @@ def train_epochs_lean(estimator, X, y, *, epochs, classes=None):
 
     lean = (
         can_fit_together(estimator)
-        and getattr(estimator, "initialized_", False)
         and estimator.on_interrupt == "raise"
+        and not estimator.verbose  # skorch prints its epoch table then
     )
     if not lean:
-        if not getattr(estimator, "initialized_", False) and can_fit_together(estimator):
-            # initialise as a first partial_fit does; the generator state it leaves is
-            # where that call's training would start
-            estimator.partial_fit(X, y, classes=classes, epochs=0)
-            train_epochs_lean(estimator, X, y, epochs=epochs)
-            return
         estimator.partial_fit(X, y, classes=classes, epochs=epochs)
         return
-    X, y = estimator._validate_fit_input(X, y, first=False)
-    dataset = estimator.get_dataset(X, y)
-    if not isinstance(dataset, TensorDataset):
+    if not getattr(estimator, "initialized_", False):
+        # initialise as a first partial_fit does; the generator state it leaves is where
+        # that call's training would start
+        estimator.partial_fit(X, y, classes=classes, epochs=0)
+    dataset = estimator.get_dataset(*estimator._validate_fit_input(X, y, first=False))
+    if not isinstance(dataset, TensorDataset):  # a dataset of the caller's own
         estimator.partial_fit(X, y, classes=classes, epochs=epochs)
         return
     iterator = estimator.get_iterator(dataset, training=True)

@@ -170,3 +170,18 @@ def test_stacked_backward_by_hand_equals_one_by_one_training(digits, activation,
         np.testing.assert_allclose(
             model.predict_proba(X[:300]), alone.predict_proba(X[:300]), atol=TOLERANCE
         )
+
+
+def test_lean_node_steps_leave_printing_nets_to_skorch(digits, capsys):
+    from skfedmia.neural_net._ensemble import train_epochs_lean
+
+    X, y = digits
+    net = TorchMLPClassifier(verbose=1, random_state=0)
+    train_epochs_lean(net, X[:200], y[:200], epochs=2, classes=np.unique(y))
+    assert "train_loss" in capsys.readouterr().out  # skorch's epoch table
+    assert len(net.history_[-1]["batches"]) > 0
+    quiet = TorchMLPClassifier(random_state=0)
+    train_epochs_lean(quiet, X[:200], y[:200], epochs=2, classes=np.unique(y))
+    assert capsys.readouterr().out == ""
+    assert quiet.history_[-1]["batches"] == []
+    np.testing.assert_array_equal(quiet.predict_proba(X[:50]), net.predict_proba(X[:50]))
