@@ -22,14 +22,22 @@ reproduce_quick
     ``skfedmia reproduce --quick`` end to end.
 cell
     One federated cell of the paper's protocol (50 classes, 3 nodes, 5 cycles, 20 local
-    epochs, 10 shadow models, insider monitor after every step), as skfedmia runs it and
-    with its speed-ups switched off in the same process: shadow models one by one, skorch's
-    DataLoader batching and per-batch mode switch, torch's default optimizer. The ratio
-    extrapolates a full grid from "before" to "after". A third variant trains the attack
-    model as before the protocol set it (batch 128, the attack's former default).
+    epochs, 10 shadow models, insider monitor after every step) in several variants timed
+    in the same process: every speed-up off (shadow models one by one, skorch's DataLoader
+    batching and per-batch mode switch, torch's default optimizer), without the lean paths
+    (skorch's per-batch loop for the node steps and the attack model, autograd for the
+    stacked shadows), the attack model in batches of 1,024 (not kept) and skfedmia as it
+    is. ``--cell-variants`` picks some (``off lean large skfedmia``); ratios are to the
+    first one timed.
+cell_figures
+    One small federated cell (``--figure-cycles`` cycles of ``--cell-epochs`` epochs, 50
+    classes, 3 nodes, the insider monitor) with and without the lean paths, the same
+    seed: the largest difference of every number the cell reports (per-step attack
+    figures, the colluding insiders', node attribution, final accuracies).
 attack_model
     The protocol's attack model (64 sigmoid units, 40 epochs) trained in batches of 128 at
-    ``lr=0.005`` (before), 512 at 0.01 and 1,024 at 0.01 (what the protocol uses), inside
+    ``lr=0.005`` (what the protocol uses; ratios are to the same without the lean paths),
+    512 at 0.01 and 1,024 at 0.01, inside
     the shadow attack on one node's model (50 classes, 3,333 rows, 20 epochs; 10 shadows of
     2,500 rows: 50,000 attack-model rows), for ``--attack-seeds`` seeds: the attack's fit
     time (shadows included) and its AUC and accuracy on 3,333 members and as many
@@ -90,14 +98,17 @@ def _data(n, d=600, n_classes=100, seed=0):
     return X, y
 
 
-def _time(fn, repeats, device):
+def _time(fn, repeats, device, cpu=None):
+    """Wall-clock seconds of ``repeats`` calls; their CPU seconds go to ``cpu`` if given."""
     times = []
     for _ in range(repeats):
         _sync(device)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
         _sync(device)
         times.append(time.perf_counter() - start)
+        if cpu is not None:
+            cpu.append(time.process_time() - start_cpu)
     return times
 
 
@@ -112,21 +123,27 @@ def _paired(variants, repeats, device, per, unit, base_name, base_of=None):
     """
     names = list(variants)
     samples = {name: [] for name in names}
+    cpu = {name: [] for name in names}
     for r in range(repeats):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
-            samples[name] += _time(variants[name], 1, device)
+            samples[name] += _time(variants[name], 1, device, cpu[name])
     scale = 1000.0 if unit.startswith("ms") else 1.0
     rows = {}
     for name in names:
         base = (base_of or {}).get(name, base_name)
         ratios = [t / b for t, b in zip(samples[name], samples[base])]
+        cpu_ratios = [t / b for t, b in zip(cpu[name], cpu[base])]
         rows[name] = {
             unit: scale * statistics.median(samples[name]) / per,
             "ratio": statistics.median(ratios),
             "ratio_to": base,
             "ratio_range": [min(ratios), max(ratios)],
             "runs": [scale * t / per for t in samples[name]],
+            # CPU seconds of this process: less disturbed than wall time by other jobs
+            "cpu_" + unit: scale * statistics.median(cpu[name]) / per,
+            "cpu_ratio": statistics.median(cpu_ratios),
+            "cpu_runs": [scale * t / per for t in cpu[name]],
         }
     return rows
 
@@ -272,13 +289,48 @@ def case_reproduce_quick(args):
     return {"skfedmia reproduce --quick": {"s": statistics.median(times), "runs": times}}
 
 
-def case_cell(args):
+def _speedup_switch():
+    """``plain_mode(on, lean=True)``: switch skfedmia's speed-ups off (``on``) or back.
+
+    ``on`` turns off what "before" lacks: shadow models one by one, skorch's DataLoader
+    batching, skorch's per-batch mode switch, torch's default (unfused) optimizer.
+    ``lean=False`` turns off the lean paths: the attack model on the stacked path, the
+    stacked models' backward pass by hand with a direct fused-Adam step, the node steps of
+    the federation and of the monitor's shadow federation without skorch's per-batch loop.
+    """
     import skorch
 
-    from skfedmia.attacks.membership import _shadow_training
+    from skfedmia.attacks.membership import _shadow_attack, _shadow_training
+    from skfedmia.federated import _sequential
+    from skfedmia.neural_net import TorchMLPClassifier, _ensemble
+
+    patched = {
+        "get_dataset": skorch.NeuralNetClassifier.get_dataset,
+        "get_iterator": skorch.NeuralNetClassifier.get_iterator,
+        "_set_training": skorch.NeuralNetClassifier._set_training,
+        "initialize_optimizer": skorch.NeuralNetClassifier.initialize_optimizer,
+    }
+    fast = {name: TorchMLPClassifier.__dict__[name] for name in patched}
+    fast_together = _shadow_training.can_fit_together
+    lean_modules = (_shadow_attack, _sequential)
+    derivatives = dict(_ensemble._DERIVATIVES)
+
+    def plain_mode(on, lean=True):
+        for name in patched:
+            setattr(TorchMLPClassifier, name, patched[name] if on else fast[name])
+        _shadow_training.can_fit_together = (lambda estimator: False) if on else fast_together
+        for module in lean_modules:
+            module.can_fit_together = fast_together if lean and not on else lambda e: False
+        _ensemble._DERIVATIVES.clear()
+        if lean:
+            _ensemble._DERIVATIVES.update(derivatives)
+
+    return plain_mode
+
+
+def case_cell(args):
     from skfedmia.experiments import ReproductionConfig, _cells, iter_cells
     from skfedmia.experiments._cells import load_data, run_federated
-    from skfedmia.neural_net import TorchMLPClassifier
     from skfedmia.utils import resolve_device
 
     config = ReproductionConfig(
@@ -291,26 +343,11 @@ def case_cell(args):
     )
     spec = next(c for c in iter_cells(config) if c["kind"] == "federated")
     data = load_data(config, 50, 0)
-    # the speed-ups, switched off together for "before": shadow models one by one,
-    # skorch's DataLoader batching, skorch's per-batch mode switch, torch's default
-    # (unfused) optimizer
-    patched = {
-        "get_dataset": skorch.NeuralNetClassifier.get_dataset,
-        "get_iterator": skorch.NeuralNetClassifier.get_iterator,
-        "_set_training": skorch.NeuralNetClassifier._set_training,
-        "initialize_optimizer": skorch.NeuralNetClassifier.initialize_optimizer,
-    }
-    fast = {name: TorchMLPClassifier.__dict__[name] for name in patched}
-    fast_together = _shadow_training.can_fit_together
+    plain_mode = _speedup_switch()
 
-    def plain_mode(on):
-        for name in patched:
-            setattr(TorchMLPClassifier, name, patched[name] if on else fast[name])
-        _shadow_training.can_fit_together = (lambda estimator: False) if on else fast_together
-
-    def variant(plain):
+    def variant(plain, lean=True):
         def run():
-            plain_mode(plain)
+            plain_mode(plain, lean)
             try:
                 run_federated(config, spec, data)
             finally:
@@ -328,28 +365,114 @@ def case_cell(args):
             _cells.ATTACK_MODEL.update(saved)
 
     before = "before (one by one, DataLoader, unfused)"
+    lean_off = "without the lean paths (skorch's loop for node steps and attack model)"
     variants = {
         before: variant(True),
+        lean_off: variant(False, lean=False),
         "attack model in batches of 1,024 (not kept)": large_batch_attack_model,
         "skfedmia": variant(False),
     }
-    return _paired(variants, args.cell_repeats, resolve_device(args.device), 1, "s", before)
+    variants = {name: run for name, run in variants.items() if _selected(name, args.cell_variants)}
+    base = next(iter(variants))  # every speed-up off unless left out
+    rows = _paired(variants, args.cell_repeats, resolve_device(args.device), 1, "s", base)
+    if base != lean_off and lean_off in rows and "skfedmia" in rows:
+        # the lean paths' own gain, paired within each repeat as the other ratios
+        for key in ("", "cpu_"):
+            pairs = zip(rows["skfedmia"][key + "runs"], rows[lean_off][key + "runs"])
+            rows["skfedmia"][key + "ratio_to_without_lean"] = statistics.median(
+                t / b for t, b in pairs
+            )
+    return rows
+
+
+def case_cell_figures(args):
+    import numpy as np
+
+    from skfedmia.experiments import ReproductionConfig, iter_cells
+    from skfedmia.experiments._cells import load_data, run_federated
+
+    config = ReproductionConfig(
+        n_classes=(50,),
+        n_nodes=(3,),
+        local_epochs=(args.cell_epochs,),
+        n_cycles=args.figure_cycles,
+        n_shadow_models=10,
+        device=args.device,
+    )
+    spec = next(c for c in iter_cells(config) if c["kind"] == "federated")
+    data = load_data(config, 50, 0)
+    plain_mode = _speedup_switch()
+    results, rows = {}, {}
+    for name, lean in (("without the lean paths", False), ("skfedmia", True)):
+        plain_mode(False, lean)
+        try:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            results[name] = run_federated(config, spec, data)
+            took, took_cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        finally:
+            plain_mode(False)
+        rows[name] = {"s": took, "cpu_s": took_cpu}
+    before, after = results["without the lean paths"], results["skfedmia"]
+
+    def numbers(result):
+        """Every number a cell reports, by name (steps, collusion, attribution, final)."""
+        out = {}
+        for kind in ("steps", "collusion", "attribution"):
+            for i, record in enumerate(result[kind]):
+                for key, value in record.items():
+                    values = value.items() if isinstance(value, dict) else [(None, value)]
+                    for sub, v in values:
+                        if isinstance(v, float) and key not in ("weight",):
+                            out[(kind, i, key, sub)] = v
+        for key in ("final_test_accuracy", "final_train_accuracy"):
+            out[("final", 0, key, None)] = result[key]
+        return out
+
+    a, b = numbers(before), numbers(after)
+    diffs = {}
+    for k in a:
+        metric = f"{k[0]}:{k[2]}" + (f".{k[3]}" if k[3] else "")
+        d = abs(a[k] - b[k]) if np.isfinite(a[k]) and np.isfinite(b[k]) else 0.0
+        diffs[metric] = max(diffs.get(metric, 0.0), d)
+    rows["skfedmia"]["max_abs_diff"] = diffs
+    rows["skfedmia"]["n_numbers"] = len(a)
+    rows["skfedmia"]["n_equal"] = sum(a[k] == b[k] for k in a)
+    rows["skfedmia"]["step_roc_auc"] = [r["roc_auc"] for r in after["steps"]]
+    rows["without the lean paths"]["step_roc_auc"] = [r["roc_auc"] for r in before["steps"]]
+    return rows
+
+
+def _selected(name, wanted):
+    """Whether a cell variant is among the ``--cell-variants`` keywords (all when none)."""
+    keywords = {
+        "off": "before (one by one",
+        "lean": "without the lean",
+        "large": "attack model in batches of 1,024",
+        "skfedmia": "skfedmia",
+    }
+    return not wanted or any(name.startswith(keywords[w]) for w in wanted)
 
 
 def case_attack_model(args):
     import numpy as np
 
-    from skfedmia.attacks.membership import MembershipInferenceAttack
+    from skfedmia.attacks.membership import MembershipInferenceAttack, _shadow_attack
     from skfedmia.experiments import ReproductionConfig
     from skfedmia.experiments._cells import ATTACK_MODEL, _split, load_data
     from skfedmia.metrics import attack_report
-    from skfedmia.neural_net import TorchMLPClassifier
+    from skfedmia.neural_net import TorchMLPClassifier, _ensemble
 
+    skorch_loop = "batch 128, lr 0.005, before the lean paths"
     settings = {
         "batch 128, lr 0.005 (protocol)": dict(batch_size=128, lr=0.005),
+        # the protocol's model trained through skorch's per-batch loop and the shadows'
+        # backward pass through autograd, as before the lean paths
+        skorch_loop: dict(batch_size=128, lr=0.005),
         "batch 512, lr 0.01": dict(batch_size=512, lr=0.01),
         "batch 1024, lr 0.01": dict(batch_size=1024, lr=0.01),
     }
+    lean = _shadow_attack.can_fit_together
+    derivatives = dict(_ensemble._DERIVATIVES)
     config = ReproductionConfig(n_classes=(50,), n_nodes=(3,), device=args.device)
     runs = {name: [] for name in settings}
     for seed in range(args.attack_seeds):
@@ -377,19 +500,35 @@ def case_attack_model(args):
                 features=args.attack_features,
                 random_state=seed + 100,
             )
-            start = time.perf_counter()
-            attack.fit(split.X_shadow, split.y_shadow)
-            took = time.perf_counter() - start
+            if name == skorch_loop:
+                _shadow_attack.can_fit_together = lambda e: False
+                _ensemble._DERIVATIVES.clear()
+            try:
+                start, start_cpu = time.perf_counter(), time.process_time()
+                attack.fit(split.X_shadow, split.y_shadow)
+                took, took_cpu = time.perf_counter() - start, time.process_time() - start_cpu
+            finally:
+                _shadow_attack.can_fit_together = lean
+                _ensemble._DERIVATIVES.update(derivatives)
             scores = attack.decision_function(X_eval, y_eval)
             report = attack_report(membership, scores, predictions=(scores >= 0).astype(int))
             report = report.to_dict()
-            runs[name].append({"s": took, "auc": report["roc_auc"], "accuracy": report["accuracy"]})
-    base = "batch 128, lr 0.005 (protocol)"
+            runs[name].append(
+                {
+                    "s": took,
+                    "cpu_s": took_cpu,
+                    "auc": report["roc_auc"],
+                    "accuracy": report["accuracy"],
+                }
+            )
+    base = skorch_loop
     rows = {}
     for name, rs in runs.items():
         rows[name] = {
             "s": statistics.median(r["s"] for r in rs),
             "ratio": statistics.median(r["s"] / b["s"] for r, b in zip(rs, runs[base])),
+            "cpu_s": statistics.median(r["cpu_s"] for r in rs),
+            "cpu_ratio": statistics.median(r["cpu_s"] / b["cpu_s"] for r, b in zip(rs, runs[base])),
             "auc": [r["auc"] for r in rs],
             "accuracy": [r["accuracy"] for r in rs],
             "auc_minus_before": [r["auc"] - b["auc"] for r, b in zip(rs, runs[base])],
@@ -503,6 +642,8 @@ def run_case(args):
         rows = case_cell(args)
     elif args.case == "attack_model":
         rows = case_attack_model(args)
+    elif args.case == "cell_figures":
+        rows = case_cell_figures(args)
     elif args.case == "cell_scaling":
         rows = case_cell_scaling(args)
     elif args.case == "grid_parallel":
@@ -518,23 +659,39 @@ def run_case(args):
 # ---------------------------------------------------------------------------- driver
 def _table(results, device_name):
     lines = [f"device: {device_name}", ""]
-    header = f"{'case':<18} {'variant':<28} {'time':>14} {'ratio':>8} {'peak RSS MB':>12}"
+    header = (
+        f"{'case':<18} {'variant':<28} {'time':>14} {'ratio':>8} {'CPU time':>14} "
+        f"{'CPU ratio':>9} {'peak RSS MB':>12}"
+    )
     lines += [header, "-" * len(header)]
     for res in results:
         for name, row in res["rows"].items():
             if "ms_per_epoch" in row:
-                t, r = f"{row['ms_per_epoch']:.1f} ms/epoch", row["ratio"]
+                key, fmt = "ms_per_epoch", "{:.1f} ms/epoch"
+                t, r = row[key], row["ratio"]
             elif "s_per_model" in row:
-                t, r = f"{row['s_per_model']:.3f} s/model", row["ratio"]
+                t, r, key, fmt = row["s_per_model"], row["ratio"], "s_per_model", "{:.3f} s/model"
             else:
-                t, r = f"{row['s']:.1f} s", row.get("ratio", float("nan"))
+                t, r, key, fmt = row["s"], row.get("ratio", float("nan")), "s", "{:.1f} s"
+            t = fmt.format(t)
             ratio = "" if r != r else f"{r:.2f}x"
+            cpu = "" if "cpu_" + key not in row else fmt.format(row["cpu_" + key])
+            cpu_ratio = "" if "cpu_ratio" not in row else f"{row['cpu_ratio']:.2f}x"
             if "auc" in row:
                 t += f", AUC {statistics.mean(row['auc']):.4f}"
             mem = f"{res['peak_rss_mb']:.0f}"
             if "peak_cuda_mb" in res:
                 mem += f" (+{res['peak_cuda_mb']:.0f} GPU)"
-            lines.append(f"{res['case']:<18} {name:<28} {t:>14} {ratio:>8} {mem:>12}")
+            lines.append(
+                f"{res['case']:<18} {name:<28} {t:>14} {ratio:>8} {cpu:>14} {cpu_ratio:>9} "
+                f"{mem:>12}"
+            )
+            if "ratio_to_without_lean" in row:
+                lines.append(
+                    f"{'':<18} {'  ratio to without the lean loops':<28} {'':>14} "
+                    f"{row['ratio_to_without_lean']:>7.2f}x {'':>14} "
+                    f"{row['cpu_ratio_to_without_lean']:>8.2f}x"
+                )
     return "\n".join(lines)
 
 
@@ -561,10 +718,18 @@ def main(argv=None):
     parser.add_argument("--reproduce-repeats", type=int, default=1)
     parser.add_argument("--cell-repeats", type=int, default=5)
     parser.add_argument("--cell-epochs", type=int, default=20)
+    parser.add_argument(
+        "--cell-variants",
+        nargs="*",
+        default=[],
+        choices=["off", "lean", "large", "skfedmia"],
+        help="cell: the variants to time (default: all); ratios are to the first of them",
+    )
     parser.add_argument("--scale-epochs", type=int, default=5, help="cell_scaling, grid_parallel")
     parser.add_argument("--scale-cycles", type=int, default=2, help="cell_scaling, grid_parallel")
     parser.add_argument("--grid-seeds", type=int, default=2, help="grid_parallel")
     parser.add_argument("--attack-seeds", type=int, default=3, help="attack_model")
+    parser.add_argument("--figure-cycles", type=int, default=2, help="cell_figures")
     parser.add_argument(
         "--attack-features",
         default="paper",
@@ -621,6 +786,7 @@ def main(argv=None):
             str(args.cell_repeats),
             "--cell-epochs",
             str(args.cell_epochs),
+            *(["--cell-variants", *args.cell_variants] if args.cell_variants else []),
             "--scale-epochs",
             str(args.scale_epochs),
             "--scale-cycles",
@@ -629,6 +795,8 @@ def main(argv=None):
             str(args.grid_seeds),
             "--attack-seeds",
             str(args.attack_seeds),
+            "--figure-cycles",
+            str(args.figure_cycles),
             "--attack-features",
             args.attack_features,
             *(["--grid-jobs", str(args.grid_jobs)] if args.grid_jobs else []),

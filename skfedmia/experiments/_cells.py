@@ -120,7 +120,9 @@ def iter_cells(config: ReproductionConfig):
 #: Larger batches (1,024 at twice the step size) made the attack's fit 2x faster and left
 #: the figures with the logit-scaled input within seed noise, but weakened the paper's own
 #: input markedly (Location, 10 shadows: AUC 0.884 -> 0.857, accuracy 0.821 -> 0.783), so
-#: the protocol keeps the small batches (``docs/benchmarks.md``).
+#: the protocol keeps the small batches (``docs/benchmarks.md``). The attack trains this
+#: model on the lean stacked path of ``fit_mlp_ensemble``: the same model as its own
+#: ``fit`` up to float rounding, without skorch's per-batch overhead.
 ATTACK_MODEL = dict(
     hidden_layer_sizes=(64,),
     activation="sigmoid",

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from tqdm.auto import tqdm
 
+from ..neural_net._ensemble import can_fit_together, train_epochs_lean
 from ..utils._random import draw_seed, torch_seed_context
 from ._adapters import (
     get_flat_params,
@@ -21,7 +22,21 @@ from ._adapters import (
 )
 from ._base import BaseFederatedClassifier
 
-__all__ = ["SequentialFederatedClassifier"]
+__all__ = ["SequentialFederatedClassifier", "train_node_epochs"]
+
+
+def train_node_epochs(estimator, X, y, *, epochs, classes):
+    """One node step: ``epochs`` passes of ``estimator`` over a node's rows, in place.
+
+    A :class:`~skfedmia.TorchMLPClassifier` that
+    :func:`~skfedmia.neural_net.can_fit_together` trains on the lean loop of
+    ``train_epochs_lean`` (bit for bit what its ``partial_fit`` computes, without skorch's
+    per-batch overhead); any other estimator through its ``partial_fit``.
+    """
+    if can_fit_together(estimator):
+        train_epochs_lean(estimator, X, y, epochs=epochs, classes=classes)
+    else:
+        train_epochs(estimator, X, y, epochs=epochs, classes=classes)
 
 
 class SequentialFederatedClassifier(BaseFederatedClassifier):
@@ -198,7 +213,7 @@ class SequentialFederatedClassifier(BaseFederatedClassifier):
                         and (initialized or supports_flat_params(self.estimator_))
                         else None
                     )
-                    train_epochs(
+                    train_node_epochs(
                         self.estimator_,
                         self._noisy(Xk, rng),
                         yk,

@@ -11,8 +11,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ...federated._adapters import train_epochs
 from ...federated._callbacks import NodeCallback, NodeModel
+from ...federated._sequential import train_node_epochs
 from ...metrics import attack_report
 from ...utils._random import draw_seed
 from ._base import _best_threshold, balanced_evaluation_set
@@ -316,7 +316,7 @@ class MembershipMonitor(NodeCallback):
             self._shadow_before = self._shadow.snapshot() if self._shadow_steps else None
         rows = self._shadow_nodes[node]
         X_pool, _ = self._pool
-        train_epochs(
+        train_node_epochs(
             self._shadow.estimator,
             X_pool[rows],
             self._codes[rows],

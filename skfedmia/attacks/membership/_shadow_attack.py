@@ -7,6 +7,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import HasMethods, StrOptions
 
+from ...neural_net import can_fit_together, fit_mlp_ensemble
 from ...utils._random import spawn_seeds
 from ._base import _set_random_states, aligned_proba, take_rows
 from ._shadow_training import BaseShadowModelAttack
@@ -82,9 +83,11 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
     attack_estimator : classifier, default=None
         The attack model, any classifier with ``predict_proba``. ``None``: the paper's MLP,
         ``TorchMLPClassifier(hidden_layer_sizes=(64,), activation="sigmoid")`` (no dropout,
-        ``lr=0.005``, 40 epochs in batches of 128), trained on the stacked path of
-        :func:`~skfedmia.neural_net.fit_mlp_ensemble` (the same model up to float
-        rounding, faster).
+        ``lr=0.005``, 40 epochs in batches of 128). A ``TorchMLPClassifier`` that
+        :func:`~skfedmia.neural_net.can_fit_together` (the default among them) trains on
+        the lean stacked path of :func:`~skfedmia.neural_net.fit_mlp_ensemble`: the same
+        model as its own ``fit`` up to float rounding, faster; its skorch ``history_`` is
+        then empty.
     shadow_size : int, default=None
         Training rows of each shadow model (each has as many held-out rows). ``None``: the
         target's training size where skfedmia recorded it at ``fit``
@@ -254,17 +257,20 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
             sampler = _set_random_states(clone(self.sampler), seed_sampler)
             Xa, ya = sampler.fit_resample(features, membership)
         if self.attack_estimator is None:
-            # the default MLP trains on the lean stacked path (one member): the same model
-            # as its own fit up to float rounding, without the per-batch overhead of the
-            # training loop (about a third of the attack's fit time)
-            from ...neural_net import fit_mlp_ensemble
-
             template = _set_random_states(_default_attack_estimator(), seed_model)
-            self.attack_estimator_ = fit_mlp_ensemble(
-                template, [(Xa, ya)], random_states=[template.random_state], classes=[0, 1]
-            )[0]
         else:
             template = _set_random_states(clone(self.attack_estimator), seed_model)
+        if can_fit_together(template):
+            # a torch MLP trains on the lean stacked path (one member): the same model as
+            # its own fit up to float rounding, without the per-batch overhead of skorch's
+            # training loop
+            self.attack_estimator_ = fit_mlp_ensemble(
+                template,
+                [(Xa, ya)],
+                random_states=[template.random_state],
+                classes=[0, 1] if self.attack_estimator is None else template.classes,
+            )[0]
+        else:
             self.attack_estimator_ = template.fit(Xa, ya)
         self.class_calibration_ = {}
         if self.per_class:
