@@ -258,7 +258,6 @@ class MembershipMonitor(NodeCallback):
             )
         self._calibrate = mode == "step"
         rng = check_random_state(self.random_state)
-        self._rng = rng
         self.eval_sets_ = {
             k: self._eval_set(X, y, federation.node_indices_[k], X_out, y_out, rng)
             for k in attacked
@@ -453,7 +452,7 @@ class MembershipMonitor(NodeCallback):
         )
 
     def on_fit_end(self, federation):
-        for name in ("_rng", "_before", "_shadow", "_shadow_before", "_cycle_models", "_fed_data"):
+        for name in ("_before", "_shadow", "_shadow_before", "_cycle_models", "_fed_data"):
             if hasattr(self, name):
                 delattr(self, name)
 
