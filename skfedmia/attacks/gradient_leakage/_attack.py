@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array
 from torch.func import functional_call
@@ -112,6 +112,15 @@ class GradientInversionAttack(BaseEstimator):
         (``update / (-lr * n_steps)``), replay the node's local steps on the dummy data,
         or do both (replay starting from the one-gradient solution) and keep the better
         fit under the replay objective, so the result never fits worse than the shortcut.
+    compare_plain : bool, default=True
+        When ``defense`` changes what is matched (noise, per-record clipping, or pruning
+        that removed non-zero coordinates), also run the attack that ignores it (cosine
+        matching, no prior term) and keep the defense-aware reconstruction only when it
+        fits the observation at least as well, both under the defense's likelihood
+        (prior left out) and in the direction of the simulated, defended gradient;
+        otherwise return the plain one. The exact posterior can pull records to the
+        prior's most likely values when the observation says little, where the plain
+        fit still recovers some of them. ``result.defense_check_`` records the choice.
     random_state : int, RandomState instance or None, default=None
         Seeds the restarts; fixed seeds repeat results exactly.
     verbose : int, default=0
@@ -176,6 +185,7 @@ class GradientInversionAttack(BaseEstimator):
         "refine_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "update_mode": [StrOptions(set(_UPDATE_MODES))],
+        "compare_plain": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -193,6 +203,7 @@ class GradientInversionAttack(BaseEstimator):
         refine_iter=5000,
         learning_rate=0.1,
         update_mode="auto",
+        compare_plain=True,
         random_state=None,
         verbose=0,
     ):
@@ -206,6 +217,7 @@ class GradientInversionAttack(BaseEstimator):
         self.refine_iter = refine_iter
         self.learning_rate = learning_rate
         self.update_mode = update_mode
+        self.compare_plain = compare_plain
         self.random_state = random_state
         self.verbose = verbose
 
@@ -393,11 +405,90 @@ class GradientInversionAttack(BaseEstimator):
                 raise ValueError(
                     f"local_optimizer must be 'sgd' or 'adam', got {local_optimizer!r}."
                 )
+        seed = draw_seed(self.random_state)
+        args = (model, module, info, gradient, update, batch_size, lr, local_epochs)
+        args += (local_batch_size, local_optimizer, labels)
+        nm = self.defense.noise_model() if self.defense is not None else None
+        result, ctx = self._solve(*args, nm=nm, seed=seed)
+        if not self.compare_plain or ctx is None or not self._defense_changes_objective(ctx):
+            return result
+        # keep the modelled reconstruction only when it explains the observation at
+        # least as well as the one that ignores the defense (see compare_plain)
+        plain = self._plain_attack()
+        other, _ = plain._solve(*args, nm=None, seed=seed)
+        fit_modelled = self._fit_under_defense(ctx, result.X_, result.y_)
+        fit_plain = self._fit_under_defense(ctx, other.X_, other.y_)
+        keep = all(m <= p for m, p in zip(fit_modelled, fit_plain))
+        chosen = result if keep else other
+        chosen.defense_check_ = {
+            "kept": "modelled" if keep else "plain",
+            "modelled": dict(zip(("likelihood", "direction"), fit_modelled)),
+            "plain": dict(zip(("likelihood", "direction"), fit_plain)),
+        }
+        return chosen
+
+    def _plain_attack(self):
+        """The same attack ignoring the defense: cosine matching, no prior term."""
+        plain = clone(self).set_params(loss="cosine", defense=None, prior_weight=0.0)
+        for name in ("n_features_in_", "feature_means_", "feature_stds_", "X_reference_"):
+            if hasattr(self, name):
+                setattr(plain, name, getattr(self, name))
+        if hasattr(self, "layout_"):
+            plain.layout_ = self.layout_
+        return plain
+
+    @staticmethod
+    def _defense_changes_objective(ctx):
+        nm, objective = ctx["nm"], ctx["objective"]
+        if nm is None:
+            return False
+        if objective.noise_scale > 0 or nm.per_example_clip:
+            return True
+        view = objective.view
+        return view is not None and not (view[1] == "magnitude" and view[2] == 0.0)
+
+    def _fit_under_defense(self, ctx, X, y):
+        """(negative log-likelihood without prior, cosine mismatch) of records ``X``."""
+        info, observation, nm = ctx["info"], ctx["observation"], ctx["nm"]
+        y_t = torch.as_tensor(np.asarray(y), dtype=torch.long, device=info["device"])
+        if observation.replay is not None:
+            observe_fn = replay_observer(ctx["loss_fn"], observation, info["names"], y_t)
+        else:
+            per_example = nm.clip_norm if nm.per_example_clip else None
+            observe_fn = gradient_observer(
+                ctx["loss_fn"], observation, info["names"], y_t, per_example_clip=per_example
+            )
+        X_t = torch.as_tensor(X, dtype=torch.float64, device=info["device"])[None]
+        batch_size = X_t.shape[1]
+        with torch.no_grad():
+            fits = []
+            for loss in ("bayes", "cosine"):
+                objective = Objective(loss, observation.obs, nm, ctx["relaxation"], 0.0, batch_size)
+                fits.append(float(objective(X_t, observe_fn)[0]))
+        return tuple(fits)
+
+    def _solve(
+        self,
+        model,
+        module,
+        info,
+        gradient,
+        update,
+        batch_size,
+        lr,
+        local_epochs,
+        local_batch_size,
+        local_optimizer,
+        labels,
+        *,
+        nm,
+        seed,
+    ):
+        """One reconstruction under the noise model ``nm``; returns it and its context
+        (``None`` when the closed form was exact)."""
         work = attack_copy(module)
         buffers = {n: b.detach() for n, b in work.named_buffers()}
         loss_fn = make_loss(work, buffers)
-        nm = self.defense.noise_model() if self.defense is not None else None
-        seed = draw_seed(self.random_state)
         gen = torch.Generator().manual_seed(int(seed))
         relaxation = self._relaxation(info)
         observation = observe(
@@ -418,6 +509,14 @@ class GradientInversionAttack(BaseEstimator):
         objective = Objective(
             self.loss, observation.obs, nm, relaxation, self._weight(nm), batch_size
         )
+        ctx = dict(
+            info=info,
+            observation=observation,
+            nm=nm,
+            objective=objective,
+            relaxation=relaxation,
+            loss_fn=loss_fn,
+        )
         per_example = nm.clip_norm if nm is not None and nm.per_example_clip else None
         observers = {
             "gradient": gradient_observer(
@@ -434,14 +533,16 @@ class GradientInversionAttack(BaseEstimator):
                 if self._closed_form_exact(observation.obs, nm):
                     ones = np.ones_like(x)
                     field = np.ones((1, self.layout.n_fields)) if self.layout else None
-                    return GradientReconstruction(
+                    result = GradientReconstruction(
                         x, y, ones, 0.0, "analytic", counts, np.zeros(1), {}, field
                     )
+                    return result, None
                 extra.append(x)
         span = self._record_span(observation, info, batch_size)
-        return self._search(
+        result = self._search(
             observers, objective, relaxation, y, counts, batch_size, info, gen, extra, span
         )
+        return result, ctx
 
     @staticmethod
     def _record_span(observation, info, batch_size):
