@@ -29,6 +29,8 @@ LOSSES = ("cosine", "l2", "l1", "bayes")
 #: Input priors accepted by :class:`GradientInversionAttack`.
 PRIORS = ("auto", "bernoulli", "gaussian", "mixed", "none")
 _UPDATE_MODES = ("auto", "gradient", "replay")
+#: Softening of Adam's normalisation while searching, relative to the gradient's RMS.
+_ADAM_SMOOTHING = 0.3
 
 
 def _check_int(value, name, low):
@@ -409,13 +411,15 @@ class GradientInversionAttack(BaseEstimator):
         args = (model, module, info, gradient, update, batch_size, lr, local_epochs)
         args += (local_batch_size, local_optimizer, labels)
         nm = self.defense.noise_model() if self.defense is not None else None
-        result, ctx = self._solve(*args, nm=nm, seed=seed)
-        if not self.compare_plain or ctx is None or not self._defense_changes_objective(ctx):
+        if not (self.compare_plain and self._defense_changes_objective(nm, *args[1:8])):
+            return self._solve(*args, nm=nm, seed=seed)[0]
+        # the plain reconstruction (ignoring the defense) starts the modelled search, and
+        # the modelled one is kept only when it explains the observation at least as
+        # well (see compare_plain)
+        other, _ = self._plain_attack()._solve(*args, nm=None, seed=seed)
+        result, ctx = self._solve(*args, nm=nm, seed=seed, start=other.X_)
+        if ctx is None:
             return result
-        # keep the modelled reconstruction only when it explains the observation at
-        # least as well as the one that ignores the defense (see compare_plain)
-        plain = self._plain_attack()
-        other, _ = plain._solve(*args, nm=None, seed=seed)
         fit_modelled = self._fit_under_defense(ctx, result.X_, result.y_)
         fit_plain = self._fit_under_defense(ctx, other.X_, other.y_)
         keep = all(m <= p for m, p in zip(fit_modelled, fit_plain))
@@ -438,13 +442,27 @@ class GradientInversionAttack(BaseEstimator):
         return plain
 
     @staticmethod
-    def _defense_changes_objective(ctx):
-        nm, objective = ctx["nm"], ctx["objective"]
+    def _defense_changes_objective(nm, module, info, gradient, update, batch_size, lr, epochs):
+        """Whether the defense changes what is matched: noise, per-record clipping, or
+        pruning that removed non-zero coordinates."""
         if nm is None:
             return False
-        if objective.noise_scale > 0 or nm.per_example_clip:
+        if (nm.noise is not None and nm.scale > 0) or nm.per_example_clip:
             return True
-        view = objective.view
+        if not nm.pruned:
+            return False
+        obs = observe(
+            attack_copy(module),
+            info,
+            gradient=gradient,
+            update=update,
+            batch_size=batch_size,
+            lr=lr,
+            local_epochs=epochs,
+            local_batch_size=None,
+            optimizer="sgd",
+        ).obs
+        view = pruning_view(obs, nm)
         return view is not None and not (view[1] == "magnitude" and view[2] == 0.0)
 
     def _fit_under_defense(self, ctx, X, y):
@@ -483,9 +501,11 @@ class GradientInversionAttack(BaseEstimator):
         *,
         nm,
         seed,
+        start=None,
     ):
         """One reconstruction under the noise model ``nm``; returns it and its context
-        (``None`` when the closed form was exact)."""
+        (``None`` when the closed form was exact). ``start``: records that start one
+        restart and compete as a candidate."""
         work = attack_copy(module)
         buffers = {n: b.detach() for n, b in work.named_buffers()}
         loss_fn = make_loss(work, buffers)
@@ -525,6 +545,12 @@ class GradientInversionAttack(BaseEstimator):
         }
         if observation.replay is not None:
             observers["replay"] = replay_observer(loss_fn, observation, info["names"], y_t)
+            if observation.replay["optimizer"] == "adam":
+                # the search sees Adam's normalisation softened (its first steps are
+                # -lr * sign(g), flat in the records); candidates are compared exactly
+                observers["replay_search"] = replay_observer(
+                    loss_fn, observation, info["names"], y_t, smoothing=_ADAM_SMOOTHING
+                )
 
         extra = []
         if gradient is not None and batch_size == 1:
@@ -538,6 +564,8 @@ class GradientInversionAttack(BaseEstimator):
                     )
                     return result, None
                 extra.append(x)
+        if start is not None:
+            extra.append(np.asarray(start, dtype=np.float64))
         span = self._record_span(observation, info, batch_size)
         result = self._search(
             observers, objective, relaxation, y, counts, batch_size, info, gen, extra, span
@@ -642,11 +670,11 @@ class GradientInversionAttack(BaseEstimator):
             X0 = (X0 @ span) @ span.T
             X0 = X0.reshape(self.n_restarts, batch_size, -1)
             init = relaxation.to_latent(X0, eps=0.05)
-        if extra:
-            init[0] = relaxation.to_latent(extra[0][0:batch_size])
+        for i, x in enumerate(extra[: self.n_restarts]):
+            init[i] = relaxation.to_latent(x[0:batch_size])
         candidates = {}
         for mode in modes:
-            observe_fn = observers[mode]
+            observe_fn = observers.get(f"{mode}_search", observers[mode])
 
             def losses_of(Z, observe_fn=observe_fn):
                 return objective(relaxation.transform(Z), observe_fn)
@@ -663,7 +691,10 @@ class GradientInversionAttack(BaseEstimator):
             candidates[mode] = pool(
                 Z, relaxation, lambda X, f=observe_fn: objective(X, f), y, extra=extra
             )
-            init = candidates[mode]["Z_init"]
+            if "replay_search" not in observers:
+                # SGD: the one-gradient view is a good start for the replay; under Adam
+                # (the update a sign pattern, not a gradient) the replay starts afresh
+                init = candidates[mode]["Z_init"]
         mode_losses = {}
         if "replay" in observers:
             for mode, cand in candidates.items():
