@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_array
 from torch.func import functional_call
 
 from ...utils._random import draw_seed
+from ._dropout import MaskedRelaxation, dropout_layers, masked_loss
 from ._labels import recover_label_counts
 from ._layout import ColumnLayout
 from ._metrics import reconstruction_scores, tabular_scores
@@ -343,6 +344,7 @@ class GradientInversionAttack(BaseEstimator):
         local_epochs=1,
         local_batch_size=None,
         local_optimizer="sgd",
+        local_dropout=None,
         labels=None,
     ):
         """Reconstruct the records behind one gradient or one multi-step update.
@@ -375,6 +377,13 @@ class GradientInversionAttack(BaseEstimator):
             minibatches otherwise.
         local_optimizer : {"sgd", "adam"}, default="sgd"
             Local optimizer the replay simulates (with fresh state).
+        local_dropout : float or None, default=None
+            Dropout rate the node trained with, for ``update``. With a rate > 0 and a
+            model built as ``nn.Sequential`` layers (``Linear``, activations,
+            ``Dropout``, as :class:`~skfedmia.neural_net.MLPModule`), every record's
+            dropout masks (one per local epoch) are searched for with the record;
+            ``0`` replays in eval mode (dropout replaced by its expectation). ``None``
+            takes the rates of the model's ``Dropout`` layers.
         labels : array-like of shape (batch_size,), default=None
             Known labels (class indices); recovered from the gradient when ``None``.
 
@@ -407,9 +416,18 @@ class GradientInversionAttack(BaseEstimator):
                 raise ValueError(
                     f"local_optimizer must be 'sgd' or 'adam', got {local_optimizer!r}."
                 )
+            if local_dropout is not None and not (
+                isinstance(local_dropout, numbers.Real)
+                and not isinstance(local_dropout, bool)
+                and 0 <= local_dropout < 1
+            ):
+                raise ValueError(
+                    f"local_dropout must be None or a number in [0, 1), got {local_dropout!r}."
+                )
         seed = draw_seed(self.random_state)
         args = (model, module, info, gradient, update, batch_size, lr, local_epochs)
         args += (local_batch_size, local_optimizer, labels)
+        args += (self._masks(module, update, local_dropout, local_epochs),)
         nm = self.defense.noise_model() if self.defense is not None else None
         if not (self.compare_plain and self._defense_changes_objective(nm, *args[1:8])):
             return self._solve(*args, nm=nm, seed=seed)[0]
@@ -430,6 +448,21 @@ class GradientInversionAttack(BaseEstimator):
             "plain": dict(zip(("likelihood", "direction"), fit_plain)),
         }
         return chosen
+
+    @staticmethod
+    def _masks(module, update, local_dropout, local_epochs):
+        """``(widths, rates, local_epochs)`` of the dropout masks to search for, or None."""
+        if update is None or local_dropout == 0:
+            return None
+        layers = dropout_layers(module)
+        if layers is None:
+            return None
+        widths, rates = layers
+        if local_dropout is not None:
+            rates = [float(local_dropout)] * len(widths)
+        if max(rates) <= 0:
+            return None
+        return widths, rates, local_epochs
 
     def _plain_attack(self):
         """The same attack ignoring the defense: cosine matching, no prior term."""
@@ -477,6 +510,8 @@ class GradientInversionAttack(BaseEstimator):
                 ctx["loss_fn"], observation, info["names"], y_t, per_example_clip=per_example
             )
         X_t = torch.as_tensor(X, dtype=torch.float64, device=info["device"])[None]
+        if hasattr(ctx["relaxation"], "pad"):
+            X_t = ctx["relaxation"].pad(X_t)
         batch_size = X_t.shape[1]
         with torch.no_grad():
             fits = []
@@ -498,6 +533,7 @@ class GradientInversionAttack(BaseEstimator):
         local_batch_size,
         local_optimizer,
         labels,
+        masks,
         *,
         nm,
         seed,
@@ -511,6 +547,10 @@ class GradientInversionAttack(BaseEstimator):
         loss_fn = make_loss(work, buffers)
         gen = torch.Generator().manual_seed(int(seed))
         relaxation = self._relaxation(info)
+        label_relaxation = relaxation
+        if masks is not None:
+            widths, rates, epochs = masks
+            relaxation = MaskedRelaxation(relaxation, widths, rates, epochs)
         observation = observe(
             work,
             info,
@@ -523,8 +563,10 @@ class GradientInversionAttack(BaseEstimator):
             optimizer=local_optimizer,
         )
         y, counts = self._labels(
-            labels, batch_size, info, observation, work, buffers, relaxation, nm, gen
+            labels, batch_size, info, observation, work, buffers, label_relaxation, nm, gen
         )
+        if masks is not None:
+            loss_fn = masked_loss(work, info["n_features"], masks[0], masks[1])
         y_t = torch.as_tensor(y, dtype=torch.long, device=info["device"])
         objective = Objective(
             self.loss, observation.obs, nm, relaxation, self._weight(nm), batch_size
@@ -564,11 +606,22 @@ class GradientInversionAttack(BaseEstimator):
                     )
                     return result, None
                 extra.append(x)
+        analytic = bool(extra)
         if start is not None:
             extra.append(np.asarray(start, dtype=np.float64))
         span = self._record_span(observation, info, batch_size)
         result = self._search(
-            observers, objective, relaxation, y, counts, batch_size, info, gen, extra, span
+            observers,
+            objective,
+            relaxation,
+            y,
+            counts,
+            batch_size,
+            info,
+            gen,
+            extra,
+            span,
+            analytic=analytic,
         )
         return result, ctx
 
@@ -654,8 +707,21 @@ class GradientInversionAttack(BaseEstimator):
         return float(self.prior_weight)
 
     def _search(
-        self, observers, objective, relaxation, y, counts, batch_size, info, gen, extra, span=None
+        self,
+        observers,
+        objective,
+        relaxation,
+        y,
+        counts,
+        batch_size,
+        info,
+        gen,
+        extra,
+        span=None,
+        analytic=False,
     ):
+        """Search from random starts (and the ``extra`` records; the first is the closed
+        form when ``analytic``)."""
         if "replay" not in observers or self.update_mode == "gradient":
             modes = ["gradient"]
         elif self.update_mode == "replay":
@@ -670,6 +736,9 @@ class GradientInversionAttack(BaseEstimator):
             X0 = (X0 @ span) @ span.T
             X0 = X0.reshape(self.n_restarts, batch_size, -1)
             init = relaxation.to_latent(X0, eps=0.05)
+        n_analytic = int(analytic)
+        if hasattr(relaxation, "pad"):
+            extra = [relaxation.pad(x) for x in extra]
         for i, x in enumerate(extra[: self.n_restarts]):
             init[i] = relaxation.to_latent(x[0:batch_size])
         candidates = {}
@@ -704,9 +773,10 @@ class GradientInversionAttack(BaseEstimator):
         else:
             best = modes[0]
         cand = candidates[best]
-        method = "analytic" if cand["picked"] == "extra" else best
+        method = "analytic" if cand["pick"] < n_analytic else best
+        X_out = relaxation.strip(cand["X"]) if hasattr(relaxation, "strip") else cand["X"]
         return GradientReconstruction(
-            cand["X"],
+            X_out,
             y,
             cand["confidence"],
             float(mode_losses.get(best, cand["loss"])),

@@ -181,9 +181,11 @@ def sgd_steps(
         m = {k: torch.zeros_like(v) for k, v in p.items()}
         v2 = {k: torch.zeros_like(v) for k, v in p.items()}
     t = 0
-    for _ in range(local_epochs):
+    per_epoch = getattr(loss, "per_epoch", False)  # the loss reads the epoch's masks
+    for epoch in range(local_epochs):
         for a, b in bounds:
-            g = grad(loss)(p, X[a:b], y[a:b])
+            extra = (epoch,) if per_epoch else ()
+            g = grad(loss)(p, X[a:b], y[a:b], *extra)
             t += 1
             if optimizer == "sgd":
                 p = {k: p[k] - lr * g[k] for k in names}

@@ -1,0 +1,125 @@
+"""Markdown tables of the gradient-leakage benchmarks, written from their CSV files.
+
+The guide (``docs/gradient_leakage.md``) includes these tables, so that its numbers come
+from the runs and never by hand:
+
+    python benchmarks/gradient_leakage_tables.py --dir docs/results/gradient_leakage
+
+Writes ``<name>.md`` beside every ``<name>.csv`` it knows: the top-k and DP-SGD sweeps of
+``gradient_leakage_sweep.py`` and the federations of ``gradient_leakage_federated.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+from collections import defaultdict
+
+PLAIN, AWARE = "naive (cosine)", "defense-aware (bayes)"
+
+
+def _read(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _cells(rows):
+    """``{(stage, batch, setting): {attack: row}}`` in the order of the CSV."""
+    cells = defaultdict(dict)
+    for r in rows:
+        cells[(r["stage"], int(r["batch_size"]), float(r["noise"]))][r["attack"]] = r
+    return cells
+
+
+def _f1_cell(r):
+    note = "closed form" if r["method"] == "analytic" else ""
+    seconds = float(r["cpu_seconds"])
+    return f"{float(r['f1']):.3f} ({seconds:.1f}{', ' + note if note else ''})"
+
+
+def topk_table(rows):
+    out = []
+    for (stage, batch, frac), by in _cells(rows).items():
+        p, a = by[PLAIN], by[AWARE]
+        diff = float(a["f1"]) - float(p["f1"])
+        out.append(
+            [
+                stage,
+                batch,
+                f"{frac:.0%}",
+                _f1_cell(p),
+                _f1_cell(a),
+                f"{diff:+.3f}",
+                int(float(a["label_count_error"])),
+            ]
+        )
+    header = ["stage", "batch", "pruned", "plain", "defense-aware", "aware - plain"]
+    return _table(header + ["label-count error"], out)
+
+
+def dpsgd_table(rows):
+    cells = _cells(rows)
+    multipliers = sorted({k[2] for k in cells})
+    grid = defaultdict(dict)
+    for (stage, batch, mult), by in cells.items():
+        p, a = by[PLAIN], by[AWARE]
+        errors = {int(float(p["label_count_error"])), int(float(a["label_count_error"]))}
+        grid[(stage, batch)][mult] = (
+            f"{float(p['f1']):.2f} / {float(a['f1']):.2f} "
+            f"({' / '.join(str(e) for e in sorted(errors))})"
+        )
+    header = ["stage", "batch"] + [f"multiplier {m:g}" for m in multipliers]
+    out = [[s, b] + [g.get(m, "") for m in multipliers] for (s, b), g in grid.items()]
+    return _table(header, out)
+
+
+def federated_table(rows):
+    out = [
+        [
+            r["federation"],
+            r["optimizer"],
+            r["dropout"],
+            r["defense"],
+            f"{float(r['f1_median']):.2f}",
+            f"{float(r['f1_min']):.2f}",
+            f"{float(r['marginal_f1']):.2f}",
+            int(float(r["label_count_error"])),
+            r["cpu_seconds_median"],
+        ]
+        for r in rows
+    ]
+    header = ["federation", "optimizer", "dropout", "defense", "median F1", "min F1"]
+    header += ["marginal F1", "max label-count error", "CPU s / step"]
+    return _table(header, out)
+
+
+TABLES = {
+    "gradient_leakage_sweep_topk": topk_table,
+    "gradient_leakage_sweep_dpsgd": dpsgd_table,
+    "gradient_leakage_federated": federated_table,
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", default="docs/results/gradient_leakage", help="CSV folder")
+    args = parser.parse_args(argv)
+    for name, make in TABLES.items():
+        path = os.path.join(args.dir, f"{name}.csv")
+        if not os.path.exists(path):
+            continue
+        target = os.path.join(args.dir, f"{name}.md")
+        with open(target, "w") as fh:
+            fh.write(make(_read(path)))
+        print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
