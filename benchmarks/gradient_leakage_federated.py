@@ -6,7 +6,7 @@ every node step :class:`~skfedmia.attacks.gradient_leakage.GradientLeakageRecord
 replays the node's local training on dummy records and scores the reconstruction. The
 settings compare what the replay assumes with what the node did: SGD or Adam (the
 default of :class:`~skfedmia.TorchMLPClassifier`), without dropout or with the default
-dropout 0.2 (the replay uses its expectation), in the sequential federation and in
+dropout 0.2 (the replay searches for the masks), in the sequential federation and in
 federated averaging, the latter also under top-k pruning of the update (modelled).
 
     python benchmarks/gradient_leakage_federated.py --out docs/results/gradient_leakage

@@ -1,12 +1,15 @@
 """Markdown tables of the gradient-leakage benchmarks, written from their CSV files.
 
-The guide (``docs/gradient_leakage.md``) includes these tables, so that its numbers come
-from the runs and never by hand:
+The guide (``docs/gradient_leakage.md``) shows these tables between the markers
+``<!-- begin NAME -->`` and ``<!-- end NAME -->``; this script rewrites what lies
+between them from ``NAME.csv``, so that the guide's numbers come from the runs and never
+by hand:
 
-    python benchmarks/gradient_leakage_tables.py --dir docs/results/gradient_leakage
+    python benchmarks/gradient_leakage_tables.py --dir docs/results/gradient_leakage \
+        --guide docs/gradient_leakage.md
 
-Writes ``<name>.md`` beside every ``<name>.csv`` it knows: the top-k and DP-SGD sweeps of
-``gradient_leakage_sweep.py`` and the federations of ``gradient_leakage_federated.py``.
+Knows the top-k and DP-SGD sweeps of ``gradient_leakage_sweep.py`` and the federations
+of ``gradient_leakage_federated.py``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,20 @@ def _f1_cell(r):
     return f"{float(r['f1']):.3f} ({seconds:.1f}{', ' + note if note else ''})"
 
 
+def _summary(cells):
+    """One generated sentence: in how many cells the defense-aware attack is not worse."""
+    below = []
+    for (stage, batch, setting), by in cells.items():
+        p, a = float(by[PLAIN]["f1"]), float(by[AWARE]["f1"])
+        if a < p - 1e-9:
+            below.append(f"{stage}, batch {batch}, {setting:g}: {a:.3f} vs {p:.3f}")
+    text = (
+        f"\nThe defense-aware attack's F1 is at least the plain attack's in "
+        f"{len(cells) - len(below)} of {len(cells)} cells"
+    )
+    return text + (f"; below it in: {'; '.join(below)}.\n" if below else ".\n")
+
+
 def topk_table(rows):
     out = []
     for (stage, batch, frac), by in _cells(rows).items():
@@ -61,7 +78,7 @@ def topk_table(rows):
             ]
         )
     header = ["stage", "batch", "pruned", "plain", "defense-aware", "aware - plain"]
-    return _table(header + ["label-count error"], out)
+    return _table(header + ["label-count error"], out) + _summary(_cells(rows))
 
 
 def dpsgd_table(rows):
@@ -77,7 +94,7 @@ def dpsgd_table(rows):
         )
     header = ["stage", "batch"] + [f"multiplier {m:g}" for m in multipliers]
     out = [[s, b] + [g.get(m, "") for m in multipliers] for (s, b), g in grid.items()]
-    return _table(header, out)
+    return _table(header, out) + _summary(cells)
 
 
 def federated_table(rows):
@@ -107,18 +124,30 @@ TABLES = {
 }
 
 
+def fill(guide_text, name, table):
+    """``guide_text`` with the text between the markers of ``name`` replaced by ``table``."""
+    begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
+    if begin not in guide_text or end not in guide_text:
+        raise ValueError(f"the guide has no markers {begin!r} ... {end!r}.")
+    head, rest = guide_text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{table}{end}{tail}"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", default="docs/results/gradient_leakage", help="CSV folder")
+    parser.add_argument("--guide", default="docs/gradient_leakage.md", help="page to fill")
     args = parser.parse_args(argv)
+    with open(args.guide) as fh:
+        text = fh.read()
     for name, make in TABLES.items():
         path = os.path.join(args.dir, f"{name}.csv")
-        if not os.path.exists(path):
-            continue
-        target = os.path.join(args.dir, f"{name}.md")
-        with open(target, "w") as fh:
-            fh.write(make(_read(path)))
-        print(f"wrote {target}")
+        if os.path.exists(path):
+            text = fill(text, name, make(_read(path)))
+            print(f"filled {name}")
+    with open(args.guide, "w") as fh:
+        fh.write(text)
 
 
 if __name__ == "__main__":

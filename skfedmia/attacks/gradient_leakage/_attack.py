@@ -355,8 +355,8 @@ class GradientInversionAttack(BaseEstimator):
             The model at the state the node received (a skorch net works too, as does
             the :class:`~skfedmia.federated.NodeModel` a federation's hook receives). It
             is not modified. Cross-entropy with mean reduction is assumed, as in
-            torch/skorch. The attack runs the model in eval mode: a node's dropout is
-            replaced by its expectation.
+            torch/skorch. A single gradient is matched in eval mode; for an
+            ``update`` see ``local_dropout``.
         gradient : list of tensors, dict or flat vector, default=None
             The observed mean gradient (one tensor per trainable parameter in the order
             of ``model.parameters()``, a dict by parameter name, or one flat vector).
