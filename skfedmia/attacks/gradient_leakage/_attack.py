@@ -431,13 +431,12 @@ class GradientInversionAttack(BaseEstimator):
         nm = self.defense.noise_model() if self.defense is not None else None
         if not (self.compare_plain and self._defense_changes_objective(nm, *args[1:8])):
             return self._solve(*args, nm=nm, seed=seed)[0]
-        # the plain reconstruction (ignoring the defense) starts the modelled search, and
-        # the modelled one is kept only when it explains the observation at least as
-        # well (see compare_plain)
-        other, _ = self._plain_attack()._solve(*args, nm=None, seed=seed)
-        result, ctx = self._solve(*args, nm=nm, seed=seed, start=other.X_)
+        # the modelled reconstruction is kept only when it explains the observation at
+        # least as well as the plain one, found independently (see compare_plain)
+        result, ctx = self._solve(*args, nm=nm, seed=seed)
         if ctx is None:
             return result
+        other, _ = self._plain_attack()._solve(*args, nm=None, seed=seed)
         fit_modelled = self._fit_under_defense(ctx, result.X_, result.y_)
         fit_plain = self._fit_under_defense(ctx, other.X_, other.y_)
         keep = all(m <= p for m, p in zip(fit_modelled, fit_plain))
@@ -537,11 +536,9 @@ class GradientInversionAttack(BaseEstimator):
         *,
         nm,
         seed,
-        start=None,
     ):
         """One reconstruction under the noise model ``nm``; returns it and its context
-        (``None`` when the closed form was exact). ``start``: records that start one
-        restart and compete as a candidate."""
+        (``None`` when the closed form was exact)."""
         work = attack_copy(module)
         buffers = {n: b.detach() for n, b in work.named_buffers()}
         loss_fn = make_loss(work, buffers)
@@ -607,8 +604,6 @@ class GradientInversionAttack(BaseEstimator):
                     return result, None
                 extra.append(x)
         analytic = bool(extra)
-        if start is not None:
-            extra.append(np.asarray(start, dtype=np.float64))
         span = self._record_span(observation, info, batch_size)
         result = self._search(
             observers,
