@@ -53,7 +53,7 @@ def _summary(cells):
     for (stage, batch, setting), by in cells.items():
         p, a = float(by[PLAIN]["f1"]), float(by[AWARE]["f1"])
         if a < p - 1e-9:
-            below.append(f"{stage}, batch {batch}, {setting:g}: {a:.3f} vs {p:.3f}")
+            below.append(f"{stage}, batch {batch}, {setting:g}: {a:.4f} vs {p:.4f}")
     text = (
         f"\nThe defense-aware attack's F1 is at least the plain attack's in "
         f"{len(cells) - len(below)} of {len(cells)} cells"
@@ -73,7 +73,7 @@ def topk_table(rows):
                 f"{frac:.0%}",
                 _f1_cell(p),
                 _f1_cell(a),
-                f"{diff:+.3f}",
+                f"{diff:+.4f}",
                 int(float(a["label_count_error"])),
             ]
         )
