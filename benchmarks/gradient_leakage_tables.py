@@ -8,7 +8,7 @@ by hand:
     python benchmarks/gradient_leakage_tables.py --dir docs/results/gradient_leakage \
         --guide docs/gradient_leakage.md
 
-Knows the top-k and DP-SGD sweeps of ``gradient_leakage_sweep.py`` and the federations
+Knows the noise, top-k and DP-SGD sweeps of ``gradient_leakage_sweep.py`` and the federations
 of ``gradient_leakage_federated.py``.
 """
 
@@ -59,6 +59,19 @@ def _summary(cells):
         f"{len(cells) - len(below)} of {len(cells)} cells"
     )
     return text + (f"; below it in: {'; '.join(below)}.\n" if below else ".\n")
+
+
+def noise_table(rows):
+    unrelaxed = "naive cosine, unrelaxed"
+    out = []
+    for (stage, batch, noise), by in _cells(rows).items():
+        cells = [
+            f"{float(by[a]['f1']):.2f} / {float(by[a]['accuracy']):.2f}"
+            for a in (unrelaxed, PLAIN, AWARE)
+        ]
+        out.append([stage, batch, f"{noise:g}", *cells])
+    header = ["stage", "batch", "noise / RMS", "cosine, unrelaxed", "cosine, sigmoid-relaxed"]
+    return _table(header + ["defense-aware Bayes"], out) + _summary(_cells(rows))
 
 
 def topk_table(rows):
@@ -118,6 +131,7 @@ def federated_table(rows):
 
 
 TABLES = {
+    "gradient_leakage_sweep": noise_table,
     "gradient_leakage_sweep_topk": topk_table,
     "gradient_leakage_sweep_dpsgd": dpsgd_table,
     "gradient_leakage_federated": federated_table,
