@@ -6,15 +6,19 @@ every node step :class:`~skfedmia.attacks.gradient_leakage.GradientLeakageRecord
 replays the node's local training on dummy records and scores the reconstruction. The
 settings compare what the replay assumes with what the node did: SGD or Adam (the
 default of :class:`~skfedmia.TorchMLPClassifier`), without dropout or with the default
-dropout 0.2 (the replay uses its expectation), in the sequential federation and in
+dropout 0.2 (the replay searches for the masks), in the sequential federation and in
 federated averaging, the latter also under top-k pruning of the update (modelled).
 
     python benchmarks/gradient_leakage_federated.py --out docs/results/gradient_leakage
+
+``--settings 6`` reruns only the seventh setting (indices into the list below) and
+replaces its row in an existing CSV, keeping the others.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 
 import numpy as np
@@ -35,6 +39,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="benchmark_results", help="output folder")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--settings", type=int, nargs="+", help="indices of settings to run")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
     X, y = make_sparse_binary(1024, 100, n_groups=4, n_active=12, random_state=0)
@@ -50,6 +55,15 @@ def main(argv=None):
     ]
     os.makedirs(args.out, exist_ok=True)
     rows = []
+    kept = {}
+    if args.settings is not None:
+        if not all(0 <= i < len(settings) for i in args.settings):
+            raise ValueError(f"--settings must be indices below {len(settings)}.")
+        path = os.path.join(args.out, "gradient_leakage_federated.csv")
+        if os.path.exists(path):
+            with open(path, newline="") as fh:
+                kept = {_key(r): r for r in csv.DictReader(fh)}
+        settings = [settings[i] for i in args.settings]
     for federation, optimizer, dropout, defense in settings:
         net = TorchMLPClassifier(
             hidden_layer_sizes=(64,),
@@ -84,8 +98,14 @@ def main(argv=None):
         )
         rows.append(row)
         print(row, flush=True)
-        path = write(rows, args.out)  # after every setting: a long run keeps what it did
+        kept[_key(row)] = row
+        # after every setting: a long run keeps what it did
+        path = write(list(kept.values()) if args.settings is not None else rows, args.out)
     print(f"wrote {path}")
+
+
+def _key(row):
+    return (row["federation"], row["optimizer"], float(row["dropout"]), row["defense"])
 
 
 def write(rows, out):

@@ -6,12 +6,13 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array
 from torch.func import functional_call
 
 from ...utils._random import draw_seed
+from ._dropout import MaskedRelaxation, dropout_layers, masked_loss
 from ._labels import recover_label_counts
 from ._layout import ColumnLayout
 from ._metrics import reconstruction_scores, tabular_scores
@@ -29,6 +30,8 @@ LOSSES = ("cosine", "l2", "l1", "bayes")
 #: Input priors accepted by :class:`GradientInversionAttack`.
 PRIORS = ("auto", "bernoulli", "gaussian", "mixed", "none")
 _UPDATE_MODES = ("auto", "gradient", "replay")
+#: Softening of Adam's normalisation while searching, relative to the gradient's RMS.
+_ADAM_SMOOTHING = 0.3
 
 
 def _check_int(value, name, low):
@@ -112,6 +115,15 @@ class GradientInversionAttack(BaseEstimator):
         (``update / (-lr * n_steps)``), replay the node's local steps on the dummy data,
         or do both (replay starting from the one-gradient solution) and keep the better
         fit under the replay objective, so the result never fits worse than the shortcut.
+    compare_plain : bool, default=True
+        When ``defense`` changes what is matched (noise, per-record clipping, or pruning
+        that removed non-zero coordinates), also run the attack that ignores it (cosine
+        matching, no prior term) and keep the defense-aware reconstruction only when it
+        fits the observation at least as well, both under the defense's likelihood
+        (prior left out) and in the direction of the simulated, defended gradient;
+        otherwise return the plain one. The exact posterior can pull records to the
+        prior's most likely values when the observation says little, where the plain
+        fit still recovers some of them. ``result.defense_check_`` records the choice.
     random_state : int, RandomState instance or None, default=None
         Seeds the restarts; fixed seeds repeat results exactly.
     verbose : int, default=0
@@ -176,6 +188,7 @@ class GradientInversionAttack(BaseEstimator):
         "refine_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "update_mode": [StrOptions(set(_UPDATE_MODES))],
+        "compare_plain": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -193,6 +206,7 @@ class GradientInversionAttack(BaseEstimator):
         refine_iter=5000,
         learning_rate=0.1,
         update_mode="auto",
+        compare_plain=True,
         random_state=None,
         verbose=0,
     ):
@@ -206,6 +220,7 @@ class GradientInversionAttack(BaseEstimator):
         self.refine_iter = refine_iter
         self.learning_rate = learning_rate
         self.update_mode = update_mode
+        self.compare_plain = compare_plain
         self.random_state = random_state
         self.verbose = verbose
 
@@ -329,6 +344,7 @@ class GradientInversionAttack(BaseEstimator):
         local_epochs=1,
         local_batch_size=None,
         local_optimizer="sgd",
+        local_dropout=None,
         labels=None,
     ):
         """Reconstruct the records behind one gradient or one multi-step update.
@@ -339,8 +355,8 @@ class GradientInversionAttack(BaseEstimator):
             The model at the state the node received (a skorch net works too, as does
             the :class:`~skfedmia.federated.NodeModel` a federation's hook receives). It
             is not modified. Cross-entropy with mean reduction is assumed, as in
-            torch/skorch. The attack runs the model in eval mode: a node's dropout is
-            replaced by its expectation.
+            torch/skorch. A single gradient is matched in eval mode; for an
+            ``update`` see ``local_dropout``.
         gradient : list of tensors, dict or flat vector, default=None
             The observed mean gradient (one tensor per trainable parameter in the order
             of ``model.parameters()``, a dict by parameter name, or one flat vector).
@@ -361,6 +377,13 @@ class GradientInversionAttack(BaseEstimator):
             minibatches otherwise.
         local_optimizer : {"sgd", "adam"}, default="sgd"
             Local optimizer the replay simulates (with fresh state).
+        local_dropout : float or None, default=None
+            Dropout rate the node trained with, for ``update``. With a rate > 0 and a
+            model built as ``nn.Sequential`` layers (``Linear``, activations,
+            ``Dropout``, as :class:`~skfedmia.neural_net.MLPModule`), every record's
+            dropout masks (one per local epoch) are searched for with the record;
+            ``0`` replays in eval mode (dropout replaced by its expectation). ``None``
+            takes the rates of the model's ``Dropout`` layers.
         labels : array-like of shape (batch_size,), default=None
             Known labels (class indices); recovered from the gradient when ``None``.
 
@@ -393,13 +416,138 @@ class GradientInversionAttack(BaseEstimator):
                 raise ValueError(
                     f"local_optimizer must be 'sgd' or 'adam', got {local_optimizer!r}."
                 )
+            if local_dropout is not None and not (
+                isinstance(local_dropout, numbers.Real)
+                and not isinstance(local_dropout, bool)
+                and 0 <= local_dropout < 1
+            ):
+                raise ValueError(
+                    f"local_dropout must be None or a number in [0, 1), got {local_dropout!r}."
+                )
+        seed = draw_seed(self.random_state)
+        args = (model, module, info, gradient, update, batch_size, lr, local_epochs)
+        args += (local_batch_size, local_optimizer, labels)
+        args += (self._masks(module, update, local_dropout, local_epochs),)
+        nm = self.defense.noise_model() if self.defense is not None else None
+        if not (self.compare_plain and self._defense_changes_objective(nm, *args[1:8])):
+            return self._solve(*args, nm=nm, seed=seed)[0]
+        # the modelled reconstruction is kept only when it explains the observation at
+        # least as well as the plain one, found independently (see compare_plain)
+        result, ctx = self._solve(*args, nm=nm, seed=seed)
+        if ctx is None:
+            return result
+        other, _ = self._plain_attack()._solve(*args, nm=None, seed=seed)
+        fit_modelled = self._fit_under_defense(ctx, result.X_, result.y_)
+        fit_plain = self._fit_under_defense(ctx, other.X_, other.y_)
+        keep = all(m <= p for m, p in zip(fit_modelled, fit_plain))
+        chosen = result if keep else other
+        chosen.defense_check_ = {
+            "kept": "modelled" if keep else "plain",
+            "modelled": dict(zip(("likelihood", "direction"), fit_modelled)),
+            "plain": dict(zip(("likelihood", "direction"), fit_plain)),
+        }
+        return chosen
+
+    @staticmethod
+    def _masks(module, update, local_dropout, local_epochs):
+        """``(widths, rates, local_epochs)`` of the dropout masks to search for, or None."""
+        if update is None or local_dropout == 0:
+            return None
+        layers = dropout_layers(module)
+        if layers is None:
+            return None
+        widths, rates = layers
+        if local_dropout is not None:
+            rates = [float(local_dropout)] * len(widths)
+        if max(rates) <= 0:
+            return None
+        return widths, rates, local_epochs
+
+    def _plain_attack(self):
+        """The same attack ignoring the defense: cosine matching, no prior term."""
+        plain = clone(self).set_params(loss="cosine", defense=None, prior_weight=0.0)
+        for name in ("n_features_in_", "feature_means_", "feature_stds_", "X_reference_"):
+            if hasattr(self, name):
+                setattr(plain, name, getattr(self, name))
+        if hasattr(self, "layout_"):
+            plain.layout_ = self.layout_
+        return plain
+
+    @staticmethod
+    def _defense_changes_objective(nm, module, info, gradient, update, batch_size, lr, epochs):
+        """Whether the defense changes what is matched: noise, per-record clipping, or
+        pruning that removed non-zero coordinates."""
+        if nm is None:
+            return False
+        if (nm.noise is not None and nm.scale > 0) or nm.per_example_clip:
+            return True
+        if not nm.pruned:
+            return False
+        obs = observe(
+            attack_copy(module),
+            info,
+            gradient=gradient,
+            update=update,
+            batch_size=batch_size,
+            lr=lr,
+            local_epochs=epochs,
+            local_batch_size=None,
+            optimizer="sgd",
+        ).obs
+        view = pruning_view(obs, nm)
+        return view is not None and not (view[1] == "magnitude" and view[2] == 0.0)
+
+    def _fit_under_defense(self, ctx, X, y):
+        """(negative log-likelihood without prior, cosine mismatch) of records ``X``."""
+        info, observation, nm = ctx["info"], ctx["observation"], ctx["nm"]
+        y_t = torch.as_tensor(np.asarray(y), dtype=torch.long, device=info["device"])
+        if observation.replay is not None:
+            observe_fn = replay_observer(ctx["loss_fn"], observation, info["names"], y_t)
+        else:
+            per_example = nm.clip_norm if nm.per_example_clip else None
+            observe_fn = gradient_observer(
+                ctx["loss_fn"], observation, info["names"], y_t, per_example_clip=per_example
+            )
+        X_t = torch.as_tensor(X, dtype=torch.float64, device=info["device"])[None]
+        if hasattr(ctx["relaxation"], "pad"):
+            X_t = ctx["relaxation"].pad(X_t)
+        batch_size = X_t.shape[1]
+        with torch.no_grad():
+            fits = []
+            for loss in ("bayes", "cosine"):
+                objective = Objective(loss, observation.obs, nm, ctx["relaxation"], 0.0, batch_size)
+                fits.append(float(objective(X_t, observe_fn)[0]))
+        return tuple(fits)
+
+    def _solve(
+        self,
+        model,
+        module,
+        info,
+        gradient,
+        update,
+        batch_size,
+        lr,
+        local_epochs,
+        local_batch_size,
+        local_optimizer,
+        labels,
+        masks,
+        *,
+        nm,
+        seed,
+    ):
+        """One reconstruction under the noise model ``nm``; returns it and its context
+        (``None`` when the closed form was exact)."""
         work = attack_copy(module)
         buffers = {n: b.detach() for n, b in work.named_buffers()}
         loss_fn = make_loss(work, buffers)
-        nm = self.defense.noise_model() if self.defense is not None else None
-        seed = draw_seed(self.random_state)
         gen = torch.Generator().manual_seed(int(seed))
         relaxation = self._relaxation(info)
+        label_relaxation = relaxation
+        if masks is not None:
+            widths, rates, epochs = masks
+            relaxation = MaskedRelaxation(relaxation, widths, rates, epochs)
         observation = observe(
             work,
             info,
@@ -412,11 +560,21 @@ class GradientInversionAttack(BaseEstimator):
             optimizer=local_optimizer,
         )
         y, counts = self._labels(
-            labels, batch_size, info, observation, work, buffers, relaxation, nm, gen
+            labels, batch_size, info, observation, work, buffers, label_relaxation, nm, gen
         )
+        if masks is not None:
+            loss_fn = masked_loss(work, info["n_features"], masks[0], masks[1])
         y_t = torch.as_tensor(y, dtype=torch.long, device=info["device"])
         objective = Objective(
             self.loss, observation.obs, nm, relaxation, self._weight(nm), batch_size
+        )
+        ctx = dict(
+            info=info,
+            observation=observation,
+            nm=nm,
+            objective=objective,
+            relaxation=relaxation,
+            loss_fn=loss_fn,
         )
         per_example = nm.clip_norm if nm is not None and nm.per_example_clip else None
         observers = {
@@ -426,6 +584,12 @@ class GradientInversionAttack(BaseEstimator):
         }
         if observation.replay is not None:
             observers["replay"] = replay_observer(loss_fn, observation, info["names"], y_t)
+            if observation.replay["optimizer"] == "adam":
+                # the search sees Adam's normalisation softened (its first steps are
+                # -lr * sign(g), flat in the records); candidates are compared exactly
+                observers["replay_search"] = replay_observer(
+                    loss_fn, observation, info["names"], y_t, smoothing=_ADAM_SMOOTHING
+                )
 
         extra = []
         if gradient is not None and batch_size == 1:
@@ -434,14 +598,27 @@ class GradientInversionAttack(BaseEstimator):
                 if self._closed_form_exact(observation.obs, nm):
                     ones = np.ones_like(x)
                     field = np.ones((1, self.layout.n_fields)) if self.layout else None
-                    return GradientReconstruction(
+                    result = GradientReconstruction(
                         x, y, ones, 0.0, "analytic", counts, np.zeros(1), {}, field
                     )
+                    return result, None
                 extra.append(x)
+        analytic = bool(extra)
         span = self._record_span(observation, info, batch_size)
-        return self._search(
-            observers, objective, relaxation, y, counts, batch_size, info, gen, extra, span
+        result = self._search(
+            observers,
+            objective,
+            relaxation,
+            y,
+            counts,
+            batch_size,
+            info,
+            gen,
+            extra,
+            span,
+            analytic=analytic,
         )
+        return result, ctx
 
     @staticmethod
     def _record_span(observation, info, batch_size):
@@ -525,8 +702,21 @@ class GradientInversionAttack(BaseEstimator):
         return float(self.prior_weight)
 
     def _search(
-        self, observers, objective, relaxation, y, counts, batch_size, info, gen, extra, span=None
+        self,
+        observers,
+        objective,
+        relaxation,
+        y,
+        counts,
+        batch_size,
+        info,
+        gen,
+        extra,
+        span=None,
+        analytic=False,
     ):
+        """Search from random starts (and the ``extra`` records; the first is the closed
+        form when ``analytic``)."""
         if "replay" not in observers or self.update_mode == "gradient":
             modes = ["gradient"]
         elif self.update_mode == "replay":
@@ -541,11 +731,14 @@ class GradientInversionAttack(BaseEstimator):
             X0 = (X0 @ span) @ span.T
             X0 = X0.reshape(self.n_restarts, batch_size, -1)
             init = relaxation.to_latent(X0, eps=0.05)
-        if extra:
-            init[0] = relaxation.to_latent(extra[0][0:batch_size])
+        n_analytic = int(analytic)
+        if hasattr(relaxation, "pad"):
+            extra = [relaxation.pad(x) for x in extra]
+        for i, x in enumerate(extra[: self.n_restarts]):
+            init[i] = relaxation.to_latent(x[0:batch_size])
         candidates = {}
         for mode in modes:
-            observe_fn = observers[mode]
+            observe_fn = observers.get(f"{mode}_search", observers[mode])
 
             def losses_of(Z, observe_fn=observe_fn):
                 return objective(relaxation.transform(Z), observe_fn)
@@ -562,7 +755,10 @@ class GradientInversionAttack(BaseEstimator):
             candidates[mode] = pool(
                 Z, relaxation, lambda X, f=observe_fn: objective(X, f), y, extra=extra
             )
-            init = candidates[mode]["Z_init"]
+            if "replay_search" not in observers:
+                # SGD: the one-gradient view is a good start for the replay; under Adam
+                # (the update a sign pattern, not a gradient) the replay starts afresh
+                init = candidates[mode]["Z_init"]
         mode_losses = {}
         if "replay" in observers:
             for mode, cand in candidates.items():
@@ -572,9 +768,10 @@ class GradientInversionAttack(BaseEstimator):
         else:
             best = modes[0]
         cand = candidates[best]
-        method = "analytic" if cand["picked"] == "extra" else best
+        method = "analytic" if cand["pick"] < n_analytic else best
+        X_out = relaxation.strip(cand["X"]) if hasattr(relaxation, "strip") else cand["X"]
         return GradientReconstruction(
-            cand["X"],
+            X_out,
             y,
             cand["confidence"],
             float(mode_losses.get(best, cand["loss"])),

@@ -11,6 +11,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ...federated import NodeCallback
 from ._attack import GradientInversionAttack
+from ._dropout import dropout_layers
+from ._model import resolve_module
 
 __all__ = ["GradientLeakageRecorder"]
 
@@ -176,7 +178,7 @@ class GradientLeakageRecorder(NodeCallback):
             record["skipped"] = f"{len(y)} rows > max_rows={self.max_rows}"
             return
         assumptions = []
-        if settings["dropout"] > 0:
+        if settings["dropout"] > 0 and dropout_layers(resolve_module(model)) is None:
             assumptions.append(f"dropout {settings['dropout']} replaced by its expectation")
         batch = settings["batch_size"]
         batch = len(y) if batch is None or batch <= 0 else min(batch, len(y))
@@ -196,6 +198,7 @@ class GradientLeakageRecorder(NodeCallback):
             local_epochs=settings["local_epochs"],
             local_batch_size=batch,
             local_optimizer=optimizer,
+            local_dropout=float(settings["dropout"]),
             batch_size=len(y),
             labels=y_codes if self.known_labels else None,
         )

@@ -163,10 +163,15 @@ def compute_gradient(model, X, y, flat=False):
     return flatten(out) if flat else out
 
 
-def sgd_steps(loss, params, names, X, y, lr, local_epochs, local_batch_size, optimizer):
+def sgd_steps(
+    loss, params, names, X, y, lr, local_epochs, local_batch_size, optimizer, smoothing=0.0
+):
     """Differentiable local training: returns the parameters after the node's steps.
 
-    Minibatches are consecutive blocks of rows, the same in every epoch.
+    Minibatches are consecutive blocks of rows, the same in every epoch. ``smoothing``
+    > 0 softens Adam's normalisation for the search: the denominator becomes
+    ``sqrt(v + (smoothing * rms(v))^2)`` per tensor, so that the first steps
+    (``-lr * sign(g)``, flat in ``X``) have a useful gradient.
     """
     n = X.shape[0]
     bounds = [(s, min(s + local_batch_size, n)) for s in range(0, n, local_batch_size)]
@@ -176,23 +181,28 @@ def sgd_steps(loss, params, names, X, y, lr, local_epochs, local_batch_size, opt
         m = {k: torch.zeros_like(v) for k, v in p.items()}
         v2 = {k: torch.zeros_like(v) for k, v in p.items()}
     t = 0
-    for _ in range(local_epochs):
+    per_epoch = getattr(loss, "per_epoch", False)  # the loss reads the epoch's masks
+    for epoch in range(local_epochs):
         for a, b in bounds:
-            g = grad(loss)(p, X[a:b], y[a:b])
+            extra = (epoch,) if per_epoch else ()
+            g = grad(loss)(p, X[a:b], y[a:b], *extra)
             t += 1
             if optimizer == "sgd":
                 p = {k: p[k] - lr * g[k] for k in names}
             else:
                 m = {k: beta1 * m[k] + (1 - beta1) * g[k] for k in names}
                 v2 = {k: beta2 * v2[k] + (1 - beta2) * g[k] ** 2 for k in names}
-                p = {
-                    k: p[k]
-                    - lr
-                    * (m[k] / (1 - beta1**t))
-                    / (torch.sqrt(v2[k] / (1 - beta2**t) + 1e-30) + eps)
-                    for k in names
-                }
+                p = {k: p[k] - lr * _adam_direction(m[k], v2[k], t, eps, smoothing) for k in names}
     return p
+
+
+def _adam_direction(m, v, t, eps, smoothing):
+    beta1, beta2 = 0.9, 0.999
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    if smoothing > 0:
+        floor = (smoothing**2) * v_hat.detach().mean()
+        return m_hat / torch.sqrt(v_hat + floor + 1e-30)
+    return m_hat / (torch.sqrt(v_hat + 1e-30) + eps)
 
 
 def simulate_local_update(

@@ -81,12 +81,13 @@ def gradient_observer(loss_fn, observation, names, y_t, per_example_clip=None):
     return simulate
 
 
-def replay_observer(loss_fn, observation, names, y_t):
-    """``X -> update`` after replaying the node's local steps on ``X``."""
+def replay_observer(loss_fn, observation, names, y_t, smoothing=0.0):
+    """``X -> update`` after replaying the node's local steps on ``X`` (Adam's
+    normalisation softened by ``smoothing``, see ``sgd_steps``)."""
     params, replay = observation.params, observation.replay
 
     def simulate(X):
-        p = sgd_steps(loss_fn, params, names, X, y_t, **replay)
+        p = sgd_steps(loss_fn, params, names, X, y_t, **replay, smoothing=smoothing)
         return flatten([p[n] - params[n] for n in names])
 
     return simulate

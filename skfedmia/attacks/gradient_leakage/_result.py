@@ -45,6 +45,12 @@ class GradientReconstruction:
         Final objective of every restart.
     mode_losses_ : dict
         For updates: the replay objective of the candidate of each mode tried.
+    defense_check_ : dict or None
+        When a defense changed what the attack matches: which reconstruction was kept
+        (``"kept"``: ``"modelled"`` or ``"plain"``) and how well the defense-aware and
+        the plain reconstruction fit the observation (``"likelihood"``: negative
+        log-likelihood under the defense without the prior, ``"direction"``: cosine
+        mismatch of the simulated, defended gradient). ``None`` otherwise.
     """
 
     def __init__(
@@ -68,6 +74,7 @@ class GradientReconstruction:
         self.restart_losses_ = restart_losses
         self.mode_losses_ = mode_losses
         self.feature_confidence_ = feature_confidence
+        self.defense_check_ = None
 
     def __repr__(self):
         return (

@@ -98,4 +98,5 @@ def pool(Z, relaxation, objective_of, y, extra=()):
         restart_losses=losses,
         Z_init=Z_init,
         picked="extra" if pick < len(extra) else "search",
+        pick=pick,
     )

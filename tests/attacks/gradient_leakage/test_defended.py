@@ -65,6 +65,28 @@ def test_defense_aware_pruning_is_not_worse_than_ignoring_it(batch_size):
     assert s_aware == plain.report(clean, Xt, yt)
 
 
+@pytest.mark.parametrize("batch_size", [8, 16])
+def test_modelled_pruning_of_nonzero_coordinates_is_not_worse(batch_size):
+    # sparse inputs leave most coordinates zero; top-k 90% then also removes non-zero
+    # ones, so the censored model differs from plain matching and both are run
+    model, Xp, Xt, yt = sparse_problem(batch_size)
+    g = compute_gradient(model, Xt, yt, flat=True)
+    assert float((g == 0).float().mean()) > 0.5
+    defense = TopKSparsification(fraction=0.9)
+    pruned = defense.apply(g)
+    assert pruning_view(pruned.double(), defense.noise_model())[2] > 0
+    kw = dict(n_restarts=2, max_iter=100, refine_iter=30, random_state=0)
+    plain = GradientInversionAttack(**kw).fit(Xp)
+    aware = GradientInversionAttack(loss="bayes", defense=defense, **kw).fit(Xp)
+    s_plain = plain.report(plain.reconstruct(model, pruned, batch_size=batch_size), Xt, yt)
+    res = aware.reconstruct(model, pruned, batch_size=batch_size)
+    assert aware.report(res, Xt, yt)["f1"] >= s_plain["f1"] - 1e-9
+    # kept by the fit to the censored observation, never by the true records
+    check = res.defense_check_
+    fits_better = check["modelled"]["likelihood"] <= check["plain"]["likelihood"]
+    assert check["kept"] == ("modelled" if fits_better else "plain")
+
+
 def test_closed_form_is_tried_under_defenses():
     model, Xp, Xt, yt = sparse_problem(1)
     g = compute_gradient(model, Xt, yt, flat=True)
@@ -106,3 +128,40 @@ def test_compose_keeps_the_pruning_rule():
     assert nm.pruned and nm.prune_rule == "magnitude" and nm.prune_fraction == 0.3
     nm = Compose([TopKSparsification(0.3), GaussianNoise(0.1)]).noise_model()
     assert not nm.pruned and nm.prune_rule is None
+
+
+@pytest.mark.parametrize("noise_multiplier", [0.1, 1.0])
+def test_modelling_dpsgd_is_not_worse_than_ignoring_it(noise_multiplier):
+    # at multiplier 1.0 the exact posterior pulls every record to the prior's mode (all
+    # zeros, F1 0) while the plain cosine fit keeps some of the 1-bits
+    model, Xp, Xt, yt = sparse_problem(8)
+    dp = DPSGD(noise_multiplier=noise_multiplier, max_grad_norm=1.0)
+    grads = dp.privatize_gradient(model, torch.as_tensor(Xt), torch.as_tensor(yt), random_state=0)
+    kw = dict(n_restarts=2, max_iter=100, refine_iter=30, random_state=0)
+    plain = GradientInversionAttack(**kw).fit(Xp)
+    aware = GradientInversionAttack(loss="bayes", defense=dp, **kw).fit(Xp)
+    s_plain = plain.report(plain.reconstruct(model, grads, batch_size=8), Xt, yt)
+    res = aware.reconstruct(model, grads, batch_size=8)
+    assert aware.report(res, Xt, yt)["f1"] >= s_plain["f1"] - 1e-9
+    # the choice is made on the fit to the observation, never on the true records
+    check = res.defense_check_
+    fits_better = all(check["modelled"][k] <= check["plain"][k] for k in check["plain"])
+    assert check["kept"] == ("modelled" if fits_better else "plain")
+    if check["kept"] == "plain":
+        assert aware.report(res, Xt, yt) == s_plain
+
+
+def test_compare_plain_off_returns_the_posterior_alone():
+    model, Xp, Xt, yt = sparse_problem(8)
+    dp = DPSGD(noise_multiplier=1.0, max_grad_norm=1.0)
+    grads = dp.privatize_gradient(model, torch.as_tensor(Xt), torch.as_tensor(yt), random_state=0)
+    kw = dict(loss="bayes", defense=dp, n_restarts=2, max_iter=100, refine_iter=30)
+    posterior = GradientInversionAttack(compare_plain=False, random_state=0, **kw).fit(Xp)
+    res = posterior.reconstruct(model, grads, batch_size=8)
+    assert res.defense_check_ is None
+    hedged = GradientInversionAttack(random_state=0, **kw).fit(Xp)
+    res_hedged = hedged.reconstruct(model, grads, batch_size=8)
+    if res_hedged.defense_check_["kept"] == "modelled":
+        np.testing.assert_array_equal(res_hedged.X_, res.X_)
+    with pytest.raises(ValueError, match="compare_plain"):
+        GradientInversionAttack(compare_plain="yes").fit(Xp)

@@ -129,7 +129,9 @@ def test_recorder_reports_what_it_assumed_and_bad_params():
     SequentialFederatedClassifier(
         sgd_net(dropout=0.2), n_nodes=3, n_cycles=1, callbacks=[rec], random_state=0
     ).fit(X, y)
-    assert rec.records_[0]["assumptions"] == ["dropout 0.2 replaced by its expectation"]
+    # the node's dropout masks are searched for with the records (an MLPModule): no
+    # assumption left over
+    assert rec.records_[0]["assumptions"] == []
     small = GradientLeakageRecorder(fast_attack(), max_rows=2)
     SequentialFederatedClassifier(
         sgd_net(), n_nodes=3, n_cycles=1, callbacks=[small], random_state=0
