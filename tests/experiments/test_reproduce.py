@@ -105,6 +105,16 @@ def test_resume_skips_finished_cells_and_matches(tmp_path):
         config, tmp_path / "resumed", verbose=0, on_cell=lambda s, r, reused: events.append(reused)
     )
     assert events == [True, True, False]  # finished cells are not recomputed
+    # a report of a partial run says what it rests on; a complete one says so too
+    write_report(resumed[:2], tmp_path / "partial", config=config)
+    partial = (tmp_path / "partial" / "report.md").read_text()
+    assert "rest on 2 of the configuration's 3 cells" in partial
+    assert "1 federated not yet computed" in partial
+    write_report(resumed, tmp_path / "whole", config=config)
+    assert (
+        "All 3 cells of the configuration are computed."
+        in (tmp_path / "whole" / "report.md").read_text()
+    )
     for a, b in zip(full, resumed):
         assert a["spec"] == b["spec"]
         assert json.dumps(a["result"], sort_keys=True) == json.dumps(b["result"], sort_keys=True)
