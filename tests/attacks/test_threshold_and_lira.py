@@ -261,7 +261,9 @@ def test_offline_lira_learns_the_in_distribution_from_its_pool(digits, digits_ml
     assert (lira.bin_std_in_ > 0).all() and (lira.bin_std_out_ > 0).all()
     # with a known in-Gaussian above the out-one, a higher statistic is more member-like
     ref = np.zeros((4, 3))
-    raw = lira._learned_in_score(np.array([-1.0, 0.0, 1.0]), ref, np.ones((4, 3), bool))
+    raw = lira._learned_in_score(
+        np.array([-1.0, 0.0, 1.0]), ref, np.zeros((4, 3), bool), np.ones((4, 3), bool)
+    )
     assert raw[0] < raw[1] < raw[2]
     learned = lira.report(Xe, ye, membership)
     one_sided = clone(lira).set_params(offline_method="one-sided").fit(pool_X, pool_y)

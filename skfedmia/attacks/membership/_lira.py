@@ -324,11 +324,8 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
     # ------------------------------------------------------------------ scoring
     def _gaussians(self, ref_scores, in_mask, out_mask):
         """Per-row (mean, std) of the in and out statistics from the reference scores."""
-        count_out, mean_out, std_out = _masked_stats(ref_scores, out_mask)
+        count_out, mean_out, std_out = self._out_stats(ref_scores, in_mask, out_mask)
         count_in, mean_in, std_in = _masked_stats(ref_scores, in_mask)
-        if count_out.min() < 1:
-            # no reference model left this row out: fall back on the in-models, shifted
-            mean_out = np.where(count_out >= 1, mean_out, mean_in - self.in_out_gap_)
         mean_in = np.where(count_in >= 1, mean_in, mean_out + self.in_out_gap_)
         if self.fixed_variance:
             std_in = np.full_like(mean_in, self.std_in_)
@@ -344,21 +341,29 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
             std_out = np.where(count_out >= 2, np.maximum(std_out, _MIN_STD), self.std_out_)
         return mean_in, std_in, mean_out, std_out
 
-    def _learned_in_score(self, observed, ref_scores, out_mask):
-        """Offline log-likelihood ratio with the in-Gaussian predicted from the out-mean."""
-        count_out, mean_out, _ = _masked_stats(ref_scores, out_mask)
+    def _out_stats(self, ref_scores, in_mask, out_mask):
+        """Per-row count, mean and std of the out-statistics.
+
+        A row that no reference model left out (only a pool row can be) gets its in-mean
+        shifted down by the pool's median in/out gap.
+        """
+        count_out, mean_out, std_out = _masked_stats(ref_scores, out_mask)
         if count_out.min() < 1:
-            # a row in every reference model (only a pool row can be): its in-mean stands
-            count_in, mean_in, _ = _masked_stats(ref_scores, ~out_mask)
+            _, mean_in, _ = _masked_stats(ref_scores, in_mask)
             mean_out = np.where(count_out >= 1, mean_out, mean_in - self.in_out_gap_)
+        return count_out, mean_out, std_out
+
+    def _learned_in_score(self, observed, ref_scores, in_mask, out_mask):
+        """Offline log-likelihood ratio with the in-Gaussian predicted from the out-mean."""
+        _, mean_out, _ = self._out_stats(ref_scores, in_mask, out_mask)
         row_bin = _bin_of(self.bin_edges_, mean_out)
         mean_in = mean_out + self.gap_model_.predict(mean_out)
         std_in, std_out = self.bin_std_in_[row_bin], self.bin_std_out_[row_bin]
         return _log_normal(observed, mean_in, std_in) - _log_normal(observed, mean_out, std_out)
 
     def _raw_score(self, observed, ref_scores, in_mask, out_mask):
-        if not self.online and getattr(self, "offline_method_", None) == "learned-in":
-            return self._learned_in_score(observed, ref_scores, out_mask)
+        if not self.online and self.offline_method_ == "learned-in":
+            return self._learned_in_score(observed, ref_scores, in_mask, out_mask)
         mean_in, std_in, mean_out, std_out = self._gaussians(ref_scores, in_mask, out_mask)
         if self.online:
             return _log_normal(observed, mean_in, std_in) - _log_normal(observed, mean_out, std_out)
