@@ -343,6 +343,12 @@ ROWS = [
         ValueError,
         "same length",
     ),
+    (
+        "attack_report nan scores",
+        lambda: attack_report([0, 1, 1], [0.2, np.nan, 0.8]),
+        ValueError,
+        "1 of 3 are NaN",
+    ),
     ("resolve_device banana", lambda: resolve_device("banana"), ValueError, "device"),
     ("check_params", lambda: check_params(D.ClipNorm(max_norm=-2)), ValueError, "max_norm"),
 ]
@@ -440,3 +446,23 @@ def test_clear_data_home_leaves_an_unmarked_folder(tmp_path):
     with pytest.raises(ValueError, match=re.escape("no .skfedmia-data-home marker")):
         call()
     assert (tmp_path / "mine").is_dir()
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "MembershipInferenceAttack",
+        "LikelihoodRatioAttack",
+        "ThresholdAttack",
+        "RelativeMembershipInferenceAttack",
+    ],
+)
+def test_attack_rows_with_other_columns_than_the_target(attack):
+    """Shadow models would silently train on rows the target cannot read."""
+    import skfedmia
+
+    target = LogisticRegression().fit(X, Y)
+    with pytest.raises(
+        ValueError, match=r"target \(LogisticRegression\) cannot read the rows.*3 features"
+    ):
+        getattr(skfedmia, attack)(target, random_state=0).fit(X[:, :3], Y)

@@ -85,12 +85,18 @@ _ATTACK_FAILURES = {
         "check_pipeline_consistency",
     ]
 }
+_TWO_OF_THREE_LABELS = (
+    "the check's data hold two of the test target's three labels: the attack warns that "
+    "no shadow model learns the third, and the check turns every warning into an error."
+)
 _ATTACK_FAILURES.update(
     {
         "check_fit1d": (
             "the target validates X, not the attack (a pipeline target may take a DataFrame "
             "or text); the feature-agnostic test target accepts 1-D X."
         ),
+        "check_n_features_in": _TWO_OF_THREE_LABELS,
+        "check_fit_check_is_fitted": _TWO_OF_THREE_LABELS,
         "check_fit2d_1sample": (
             "one row cannot be split into shadow in/out parts; the attack says so with its "
             "own message."

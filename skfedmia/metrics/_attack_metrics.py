@@ -23,6 +23,11 @@ def _check_binary_pair(membership, values, name):
             f"membership and {name} must have the same length; got {len(membership)} and "
             f"{len(values)}."
         )
+    if values.dtype.kind in "fc" and not np.isfinite(values).all():
+        bad = int(np.sum(~np.isfinite(values)))
+        raise ValueError(
+            f"{name} must be finite numbers; {bad} of {len(values)} are NaN or infinite."
+        )
     labels = np.unique(membership)
     if not np.isin(labels, [0, 1]).all():
         raise ValueError(

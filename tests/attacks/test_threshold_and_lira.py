@@ -250,9 +250,11 @@ def test_offline_lira_learns_the_in_distribution_from_its_pool(digits, digits_ml
     X, y, _, _ = digits
     Xe, ye, membership = _members_and_non_members(digits)
     pool_X, pool_y = X[300:1200], y[300:1200]
-    lira = LikelihoodRatioAttack(digits_mlp, n_shadow_models=4, random_state=0)
+    lira = LikelihoodRatioAttack(
+        digits_mlp, n_shadow_models=4, offline_method="learned-in", random_state=0
+    )
     lira.fit(pool_X, pool_y)
-    assert lira.offline_method_ == "learned-in"
+    assert lira.offline_method_ == "learned-in" and lira.offline_method_auc_ == {}
     # training on a row raises its statistic, by an amount monotone in its out-mean
     grid = np.linspace(lira.pool_scores_.min(), lira.pool_scores_.max(), 50)
     gap = lira.gap_model_.predict(grid)
@@ -292,3 +294,52 @@ def test_rmia_tempered_probability_by_hand(digits, digits_mlp):
     assert fixed.temperature_ == 1.0 and fixed.a_ == 0.5
     with pytest.raises(ValueError, match="temperature"):
         clone(rmia).set_params(temperature=0).fit(X[300:1200], y[300:1200])
+
+
+def test_offline_lira_auto_keeps_the_test_that_ranks_the_pool_better(digits, digits_forest):
+    """A forest's saturated confidences defeat the learned in-Gaussian; "auto" sees it
+    on the attacker's own rows and keeps the one-sided test."""
+    X, y, _, _ = digits
+    Xe, ye, membership = _members_and_non_members(digits)
+    pool_X, pool_y = X[300:1200], y[300:1200]
+    auto = LikelihoodRatioAttack(digits_forest, n_shadow_models=4, random_state=0)
+    auto.fit(pool_X, pool_y)
+    aucs = auto.offline_method_auc_
+    assert set(aucs) == {"learned-in", "one-sided"}
+    assert auto.offline_method_ == max(aucs, key=aucs.get) == "one-sided"
+    explicit = {
+        method: clone(auto).set_params(offline_method=method).fit(pool_X, pool_y)
+        for method in ("learned-in", "one-sided")
+    }
+    np.testing.assert_array_equal(
+        auto.decision_function(Xe, ye), explicit["one-sided"].decision_function(Xe, ye)
+    )
+    # the choice made on the pool holds on the rows attacked
+    chosen = auto.report(Xe, ye, membership).roc_auc
+    assert chosen > explicit["learned-in"].report(Xe, ye, membership).roc_auc + 0.05
+
+
+@pytest.mark.parametrize("attack", [LikelihoodRatioAttack, RelativeMembershipInferenceAttack])
+def test_rows_of_a_label_no_reference_model_trained_on(digits, digits_mlp, attack):
+    """Such rows get a warning at fit and a comparison with the pool as a whole: reference
+    models that cannot predict their label do not enter their scores."""
+    import copy
+
+    X, y, _, _ = digits
+    keep = np.flatnonzero(y[300:1200] != 9) + 300
+    with pytest.warns(UserWarning, match=r"no row of the target's labels \[9\]"):
+        fitted = attack(digits_mlp, n_shadow_models=4, random_state=0).fit(X[keep], y[keep])
+    assert not fitted.shadow_labels_seen_[:, 9].any() and fitted.shadow_labels_seen_[:, :9].all()
+    with pytest.warns(UserWarning, match="no row of"):
+        other = attack(digits_mlp, n_shadow_models=4, random_state=1).fit(X[keep], y[keep])
+    # the same fitted attack with other reference models (trained on other subsets)
+    swapped = copy.deepcopy(fitted)
+    swapped.shadow_estimators_ = other.shadow_estimators_
+    nine = np.r_[np.flatnonzero(y[:300] == 9), 1200 + np.flatnonzero(y[1200:] == 9)]
+    rest = np.r_[np.flatnonzero(y[:300] != 9), 1200 + np.flatnonzero(y[1200:] != 9)]
+    scores = fitted.decision_function(X[nine], y[nine])
+    assert np.isfinite(scores).all()
+    np.testing.assert_allclose(swapped.decision_function(X[nine], y[nine]), scores)
+    assert not np.allclose(
+        swapped.decision_function(X[rest], y[rest]), fitted.decision_function(X[rest], y[rest])
+    )

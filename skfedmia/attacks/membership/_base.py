@@ -313,6 +313,14 @@ class BaseMembershipAttack(BaseEstimator, metaclass=ABCMeta):
         self._validate_params()
         _, classes = self._checked_target()
         X, y, label_index = self._check_Xy(X, y, classes)
+        try:  # shadow models would silently train on rows the target cannot read
+            self.target.predict_proba(take_rows(X, [0]))
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise ValueError(
+                f"The target ({type(self.target).__name__}) cannot read the rows given to "
+                f"{type(self).__name__}.fit ({exc}): give the attack rows in the format the "
+                "target was fitted on."
+            ) from exc
         self.target_classes_ = classes
         self.classes_ = np.array([0, 1])
         shape = getattr(X, "shape", None)

@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 from scipy.stats import spearmanr
 from sklearn.isotonic import IsotonicRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -74,6 +75,15 @@ def _bin_of(edges, values):
     return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
 
 
+def _mean_model_auc(raw, membership, n_models):
+    """Mean ROC AUC over the equal blocks of ``raw`` (one per reference model)."""
+    aucs = []
+    for scores, labels in zip(np.split(raw, n_models), np.split(membership, n_models), strict=True):
+        if 0 < labels.sum() < len(labels):
+            aucs.append(roc_auc_score(labels, scores))
+    return float(np.mean(aucs)) if aucs else 0.5
+
+
 def _log_normal(x, mean, std):
     return -0.5 * ((x - mean) / std) ** 2 - np.log(std) - _LOG_SQRT_2PI
 
@@ -100,14 +110,17 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
     queried row, but every pool row is in about half of them, so the pool shows how far
     training on a row moves its statistic as a function of where the row's out-statistic
     lies (hard rows move far, easy rows hardly at all). With ``offline_method="learned-in"``
-    (default) that relation, fitted on the pool (a monotone curve for the in-out gap, its
-    direction read from the data, and the in and out deviations pooled per decile of the
-    out-mean), gives each queried row an in-Gaussian beside its out-Gaussian, and the score
-    is their log-likelihood ratio, as online; at low false-positive rates it is far stronger
-    than the one-sided test (the user guide's benchmark table gives both).
-    ``offline_method="one-sided"`` is the LiRA paper's offline test: the target's statistic
-    against the reference models' on the same row, one-sided, over one global standard
-    deviation (``fixed_variance``) or the row's own.
+    that relation, fitted on the pool (a monotone curve for the in-out gap, its direction
+    read from the data, and the in and out deviations pooled per decile of the out-mean),
+    gives each queried row an in-Gaussian beside its out-Gaussian, and the score is their
+    log-likelihood ratio, as online; for neural networks it is far stronger at low
+    false-positive rates than the one-sided test (the user guide's benchmark table gives
+    both). ``offline_method="one-sided"`` is the LiRA paper's offline test: the target's
+    statistic against the reference models' on the same row, one-sided, over one global
+    standard deviation (``fixed_variance``) or the row's own. The default ``"auto"`` keeps
+    whichever of the two ranks the attacker's own rows better, each reference model in turn
+    playing the target: models with saturated, discrete confidences (forests) can favour
+    the one-sided test.
 
     Parameters
     ----------
@@ -123,12 +136,16 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         those rows, so that every row is in at most about half of the models.
     online : bool, default=False
         Use the in-distribution too (online LiRA).
-    offline_method : {"learned-in", "one-sided"}, default="learned-in"
+    offline_method : {"auto", "learned-in", "one-sided"}, default="auto"
         Offline test: ``"learned-in"``, the log-likelihood ratio against an in-Gaussian
         predicted from the row's out-mean by the relation fitted on the pool (falls back
         on ``"one-sided"`` when no pool row is both in and out of some reference model,
         e.g. with one reference model); ``"one-sided"``, the LiRA paper's one-sided test
-        against the out-Gaussian alone. Ignored online.
+        against the out-Gaussian alone; ``"auto"``, whichever of the two ranks the pool's
+        rows better (higher mean ROC AUC with each reference model in turn as the target:
+        the attacker's own rows, never the queried ones), which is the learned in-Gaussian
+        for neural networks and often the one-sided test for forests, whose confidences
+        saturate. Ignored online.
     fixed_variance : bool, default=True
         Use one standard deviation for all examples instead of each example's own, which
         is noisy with few reference models; Carlini et al. recommend it below about 64
@@ -157,16 +174,27 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         ``shadow_in_mask_[k, i]``: row ``i`` of the pool was in model ``k``'s training set.
     shadow_indices_ : list of tuple (ndarray, ndarray)
         Each model's in and out row indices (from ``shadow_in_mask_``).
+    shadow_labels_seen_ : ndarray of shape (n_shadow_models, n_target_classes)
+        ``shadow_labels_seen_[k, j]``: model ``k`` trained on rows of the target's label ``j``.
+    shadow_out_mask_ : ndarray of shape (n_shadow_models, n_samples)
+        Pool rows each model stands as an out-model for: not in its training set, and of
+        a label it trained on (a model that never saw a label cannot show how training on
+        a row of it changes a model).
     pool_scores_ : ndarray of shape (n_shadow_models, n_samples)
         Logit-scaled confidence of every reference model on every pool row.
     std_in_, std_out_ : float
         Global standard deviations of the in and out statistics.
-    global_std_out_ : float
-        Standard deviation of all out-statistics of the pool (offline, fixed variance).
+    global_mean_out_, global_std_out_ : float
+        Mean and standard deviation of all out-statistics of the pool (the mean stands in
+        for rows of a label no reference model trained on; the deviation is the offline
+        test's fixed variance).
     in_out_gap_ : float
         Median gap between the in and out means over pool rows.
     offline_method_ : str
-        The offline test used (``"learned-in"`` unless it had to fall back).
+        The offline test used.
+    offline_method_auc_ : dict
+        With ``offline_method="auto"``: the mean ROC AUC on the pool of each offline test
+        tried (empty when there was no choice).
     gap_model_ : IsotonicRegression or None
         In-out gap of a row as a monotone function of its out-mean (``"learned-in"``).
     bin_edges_ : ndarray or None
@@ -208,7 +236,7 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
     _parameter_constraints: dict = {
         **BaseShadowModelAttack._parameter_constraints,
         "online": ["boolean"],
-        "offline_method": [StrOptions({"learned-in", "one-sided"})],
+        "offline_method": [StrOptions({"auto", "learned-in", "one-sided"})],
         "fixed_variance": ["boolean"],
     }
 
@@ -223,7 +251,7 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         shadow_estimator=None,
         shadow_size=None,
         online=False,
-        offline_method="learned-in",
+        offline_method="auto",
         fixed_variance=True,
         operating_point="balanced",
         n_jobs=None,
@@ -259,22 +287,47 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
     def _fit_attack(self, X, y, label_index, seeds):
         self.pool_scores_ = self._reference_scores(X, label_index)
         scores, inside = self.pool_scores_, self.shadow_in_mask_
+        # a reference model stands for "trained without the row" only if it trained on
+        # the row's label at all
+        self.shadow_out_mask_ = ~inside & self.shadow_labels_seen_[:, label_index]
+        outside = self.shadow_out_mask_
         count_in, mean_in, std_in = _masked_stats(scores, inside)
-        count_out, mean_out, std_out = _masked_stats(scores, ~inside)
+        count_out, mean_out, std_out = _masked_stats(scores, outside)
         both = (count_in >= 1) & (count_out >= 1)
         self.in_out_gap_ = float(np.median((mean_in - mean_out)[both])) if both.any() else 0.0
         self.std_in_ = float(np.median(std_in[count_in >= 2])) if (count_in >= 2).any() else 1.0
         self.std_out_ = float(np.median(std_out[count_out >= 2])) if (count_out >= 2).any() else 1.0
         self.std_in_ = max(self.std_in_, _MIN_STD)
         self.std_out_ = max(self.std_out_, _MIN_STD)
-        out_values = scores[~inside]
+        out_values = scores[outside]
+        self.global_mean_out_ = float(np.mean(out_values)) if out_values.size else 0.0
         self.global_std_out_ = max(float(np.std(out_values)) if out_values.size else 1.0, _MIN_STD)
-        self._fit_in_model(scores, inside, count_in, mean_in, count_out, mean_out)
+        self._fit_in_model(scores, inside, outside, count_in, mean_in, count_out, mean_out)
         self.threshold_ = 0.0
         raw, membership = self._leave_one_model_out()
+        self.offline_method_auc_ = {}
+        if (
+            self.offline_method == "auto"
+            and not self.online
+            and self.offline_method_ == "learned-in"
+        ):
+            # the test that ranks the pool's rows best, each reference model in turn
+            # playing the target: the learned in-Gaussian is far stronger where training
+            # moves a row's statistic smoothly (neural networks); with saturated or
+            # discrete confidences (forests, boosted trees) the one-sided test can be
+            self.offline_method_auc_["learned-in"] = _mean_model_auc(raw, membership, len(inside))
+            self.offline_method_ = "one-sided"
+            one_sided, _ = self._leave_one_model_out()
+            self.offline_method_auc_["one-sided"] = _mean_model_auc(
+                one_sided, membership, len(inside)
+            )
+            if self.offline_method_auc_["one-sided"] > self.offline_method_auc_["learned-in"]:
+                raw = one_sided
+            else:
+                self.offline_method_ = "learned-in"
         self._set_operating_point(raw, membership)
 
-    def _fit_in_model(self, scores, inside, count_in, mean_in, count_out, mean_out):
+    def _fit_in_model(self, scores, inside, outside, count_in, mean_in, count_out, mean_out):
         """How training on a row moves its statistic, as a function of its out-mean.
 
         Fitted on the pool rows that are in some reference models and out of others: a
@@ -283,8 +336,10 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         """
         self.gap_model_ = self.bin_edges_ = self.bin_std_in_ = self.bin_std_out_ = None
         both = (count_in >= 1) & (count_out >= 1)
-        self.offline_method_ = self.offline_method
-        if self.online or self.offline_method != "learned-in":
+        self.offline_method_ = (
+            "learned-in" if self.offline_method == "auto" else self.offline_method
+        )
+        if self.online or self.offline_method_ != "learned-in":
             return
         if both.sum() < 2:
             self.offline_method_ = "one-sided"
@@ -301,7 +356,7 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         edges[0], edges[-1] = -np.inf, np.inf
         row_bin = _bin_of(edges, mean_out)
         sq_in = ((scores - mean_in) ** 2 * inside).sum(axis=0)
-        sq_out = ((scores - mean_out) ** 2 * ~inside).sum(axis=0)
+        sq_out = ((scores - mean_out) ** 2 * outside).sum(axis=0)
         std_in, std_out = np.empty(n_bins), np.empty(n_bins)
         for b in range(n_bins):
             rows = both & (row_bin == b)
@@ -345,12 +400,14 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         """Per-row count, mean and std of the out-statistics.
 
         A row that no reference model left out (only a pool row can be) gets its in-mean
-        shifted down by the pool's median in/out gap.
+        shifted down by the pool's median in/out gap; a row of a label that no reference
+        model trained on, the mean of all out-statistics of the pool.
         """
         count_out, mean_out, std_out = _masked_stats(ref_scores, out_mask)
         if count_out.min() < 1:
-            _, mean_in, _ = _masked_stats(ref_scores, in_mask)
-            mean_out = np.where(count_out >= 1, mean_out, mean_in - self.in_out_gap_)
+            count_in, mean_in, _ = _masked_stats(ref_scores, in_mask)
+            fallback = np.where(count_in >= 1, mean_in - self.in_out_gap_, self.global_mean_out_)
+            mean_out = np.where(count_out >= 1, mean_out, fallback)
         return count_out, mean_out, std_out
 
     def _learned_in_score(self, observed, ref_scores, in_mask, out_mask):
@@ -371,7 +428,7 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
 
     def _leave_one_model_out(self):
         """Raw scores of pool rows with each reference model in turn as the target."""
-        scores, inside = self.pool_scores_, self.shadow_in_mask_
+        scores, inside, outside = self.pool_scores_, self.shadow_in_mask_, self.shadow_out_mask_
         k = len(scores)
         raws, labels = [], []
         for j in range(k):
@@ -379,7 +436,7 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
             if k == 1:  # nothing to compare with: the global statistics stand in
                 raw = scores[j] - np.median(scores[j])
             else:
-                raw = self._raw_score(scores[j], scores[others], inside[others], ~inside[others])
+                raw = self._raw_score(scores[j], scores[others], inside[others], outside[others])
             raws.append(raw)
             labels.append(inside[j].astype(np.int64))
         return np.concatenate(raws), np.concatenate(labels)
@@ -400,5 +457,6 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
                     j = pool_index.get(key)
                     if j is not None:
                         in_mask[:, i] = self.shadow_in_mask_[:, j]
-        raw = self._raw_score(observed, ref_scores, in_mask, ~in_mask)
+        out_mask = ~in_mask & self.shadow_labels_seen_[:, label_index]
+        raw = self._raw_score(observed, ref_scores, in_mask, out_mask)
         return raw - self.threshold_

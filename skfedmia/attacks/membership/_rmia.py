@@ -88,7 +88,12 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
     shadow_in_mask_ : ndarray of shape (n_shadow_models, n_samples)
         ``shadow_in_mask_[k, i]``: row ``i`` was in reference model ``k``'s training set.
     shadow_indices_ : list of tuple (ndarray, ndarray)
+    shadow_labels_seen_ : ndarray of shape (n_shadow_models, n_target_classes)
+        ``shadow_labels_seen_[k, j]``: model ``k`` trained on rows of the target's label ``j``.
     shadow_size_ : int
+    mean_out_fallback_ : float
+        ``Pr(x)_OUT`` for a row of a label that no reference model trained on: the mean
+        over the pool's out-rows.
     a_ : float
         The offline correction used.
     a_auc_ : ndarray of shape (21,)
@@ -202,6 +207,8 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
         ]
         per_target = self._log_probas(self.target, X, label_index, temperatures)
         inside = self.shadow_in_mask_
+        # a reference model estimates Pr(row) only if it trained on the row's label
+        outside = ~inside & self.shadow_labels_seen_[:, label_index]
         a_grid = _A_GRID if self.a == "auto" else np.array([float(self.a)])
         best = None
         self.temperature_auc_ = {}
@@ -211,7 +218,7 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
             # the target (which never saw the attacker's rows) estimate Pr(row)_OUT
             pseudo = []
             for j in range(k):
-                others = (np.arange(k) != j)[:, None] & ~inside
+                others = (np.arange(k) != j)[:, None] & outside
                 total = (np.exp(log_p) * others).sum(axis=0) + np.exp(per_target[t])
                 pseudo.append((log_p[j], total / (others.sum(axis=0) + 1), inside[j]))
             if len(a_grid) == 1 and len(temperatures) == 1:
@@ -228,6 +235,8 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
             if best is None or (not np.isnan(aucs[i]) and aucs[i] > best[0]):
                 best = (aucs[i], t, float(a_grid[i]), aucs, pseudo)
         _, self.temperature_, self.a_, aucs, pseudo = best
+        out_p = np.exp(np.stack([lp[self.temperature_] for lp in per_model]))[outside]
+        self.mean_out_fallback_ = float(out_p.mean()) if out_p.size else 0.5
         if self.a == "auto":
             self.a_auc_ = aucs
         raw = np.concatenate([self._log_ratio(lp, mean, self.a_) for lp, mean, _ in pseudo])
@@ -238,9 +247,13 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
     def _decision(self, X, y, label_index):
         check_is_fitted(self, "a_")
         t = self.temperature_
-        mean_out = np.mean(
-            [np.exp(self._log_probas(m, X, label_index, (t,))[t]) for m in self.shadow_estimators_],
-            axis=0,
+        p = np.stack(
+            [np.exp(self._log_probas(m, X, label_index, (t,))[t]) for m in self.shadow_estimators_]
+        )
+        seen = self.shadow_labels_seen_[:, label_index]
+        count = seen.sum(axis=0)
+        mean_out = np.where(
+            count > 0, (p * seen).sum(axis=0) / np.maximum(count, 1), self.mean_out_fallback_
         )
         log_p = self._log_probas(self.target, X, label_index, (t,))[t]
         return self._log_ratio(log_p, mean_out, self.a_) - self.threshold_

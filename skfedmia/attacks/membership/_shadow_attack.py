@@ -139,6 +139,8 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
         ``shadow_in_mask_[k, i]``: row ``i`` was in shadow ``k``'s training part.
     shadow_size_ : int
         Training rows of each shadow.
+    shadow_labels_seen_ : ndarray of shape (n_shadow_models, n_target_classes)
+        ``shadow_labels_seen_[k, j]``: model ``k`` trained on rows of the target's label ``j``.
     disjoint_ : bool
         Whether the shadows' parts are pairwise disjoint.
     attack_estimator_ : estimator

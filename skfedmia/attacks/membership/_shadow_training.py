@@ -8,6 +8,7 @@ Training fans out through joblib (``n_jobs``): point joblib at a Dask cluster wi
 from __future__ import annotations
 
 import numbers
+import warnings
 from abc import abstractmethod
 
 import numpy as np
@@ -227,6 +228,16 @@ class BaseShadowModelAttack(BaseMembershipAttack):
             self.shadow_size_ = size
             if hasattr(self, "disjoint"):
                 self.disjoint_ = disjoint
+        absent = np.setdiff1d(np.arange(len(self.target_classes_)), label_index)
+        if k > 0 and absent.size:
+            warnings.warn(
+                f"The attacker's rows hold no row of the target's labels "
+                f"{self.target_classes_[absent].tolist()[:10]}: no {self._models_name[:-1]} "
+                "learns them, so rows with these labels are scored without a model that "
+                "saw their label. Add rows of every label to the rows given to fit.",
+                UserWarning,
+                stacklevel=3,
+            )
         seeds = spawn_seeds(rng, k + self._n_extra_seeds)
         if k > 0:
             template = self.target if self.shadow_estimator is None else self.shadow_estimator
@@ -241,6 +252,11 @@ class BaseShadowModelAttack(BaseMembershipAttack):
                 verbose=self.verbose,
                 desc=self._models_name,
             )
+        # labels each model trained on: a model that never saw a label says nothing about
+        # how training on a row of that label changes a model
+        self.shadow_labels_seen_ = np.zeros((k, len(self.target_classes_)), dtype=bool)
+        for j, (inside, _) in enumerate(self.shadow_indices_):
+            self.shadow_labels_seen_[j, label_index[inside]] = True
         self._fit_attack(X, y, label_index, seeds[k:])
 
     _models_name = "shadow models"

@@ -64,6 +64,8 @@ class ThresholdAttack(BaseShadowModelAttack):
         ``threshold_``).
     shadow_estimators_ : list
     shadow_indices_ : list of tuple (ndarray, ndarray)
+    shadow_labels_seen_ : ndarray of shape (n_shadow_models, n_target_classes)
+        ``shadow_labels_seen_[k, j]``: model ``k`` trained on rows of the target's label ``j``.
     shadow_size_ : int or None
     target_classes_ : ndarray
     classes_ : ndarray of shape (2,)
