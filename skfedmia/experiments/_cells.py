@@ -14,6 +14,18 @@ from ._config import ReproductionConfig
 
 __all__ = ["iter_cells", "load_data", "run_centralized", "run_federated", "run_cell"]
 
+#: Figures of the "beyond the paper" attacks (offline LiRA and RMIA) kept per cell.
+BEYOND_FIGURES = (
+    "accuracy",
+    "roc_auc",
+    "roc_auc_low",
+    "roc_auc_high",
+    "tpr_at_1_fpr",
+    "tpr_at_01_fpr",
+    "n_members",
+    "n_non_members",
+)
+
 
 def load_data(config: ReproductionConfig, n_classes: int, seed: int):
     """The rows of one (data set, class count, seed) cell: X, y.
@@ -163,8 +175,25 @@ def _attack(config, shadow, seed, train_size, pool):
     )
 
 
-def run_centralized(config: ReproductionConfig, spec: dict, data) -> dict:
-    """Table I: a model trained on all federation rows, attacked by the shadow attack."""
+def run_centralized(config: ReproductionConfig, spec: dict, data, *, beyond=True) -> dict:
+    """Table I: a model trained on all federation rows, attacked by the shadow attack.
+
+    With ``beyond`` (the default), offline LiRA and RMIA ("beyond the paper") attack the
+    same evaluation rows with the shadow attack's shadow models as their references: no
+    evaluated row is in any shadow's training set. They train nothing and draw nothing,
+    so every other figure of the cell is the same with or without them.
+
+    Parameters
+    ----------
+    config : ReproductionConfig
+        The configuration the cell belongs to.
+    spec : dict
+        The cell, as :func:`iter_cells` yields it.
+    data : tuple (X, y)
+        The rows of the cell, from :func:`load_data`.
+    beyond : bool, default=True
+        Add the offline LiRA and RMIA figures.
+    """
     from ..attacks.membership._base import balanced_evaluation_set
     from ..metrics import attack_report
 
@@ -187,11 +216,39 @@ def run_centralized(config: ReproductionConfig, spec: dict, data) -> dict:
     y_eval = np.concatenate([split.y_target[members], split.y_test[nonmembers]])
     scores = attack.decision_function(X_eval, y_eval)
     report = attack_report(membership, scores, predictions=(scores >= 0).astype(int)).to_dict()
-    return {
+    result = {
         "train_accuracy": float(target.score(split.X_target, split.y_target)),
         "test_accuracy": float(target.score(split.X_test, split.y_test)),
         "attack": report,
     }
+    if beyond:
+        result.update(_beyond_centralized(attack, target, split, X_eval, y_eval, membership))
+    return result
+
+
+def _beyond_centralized(attack, target, split, X_eval, y_eval, membership):
+    """Offline LiRA and RMIA over the shadow attack's shadows, on the evaluation rows."""
+    from ..attacks.membership._references import reference_attack_scores
+    from ..metrics import attack_report
+
+    scores = reference_attack_scores(
+        target,
+        attack.shadow_estimators_,
+        attack.shadow_in_mask_,
+        (split.X_shadow, split.y_shadow),
+        X_eval,
+        y_eval,
+    )
+    out = {}
+    for name, values in scores.items():
+        report = attack_report(membership, values, predictions=(values >= 0).astype(int))
+        out[name] = {key: report.to_dict()[key] for key in BEYOND_FIGURES}
+    out["reference_models"] = {
+        "n_models": len(attack.shadow_estimators_),
+        "rows_each": int(attack.shadow_size_),
+        "pool_rows": len(split.y_shadow),
+    }
+    return out
 
 
 def _after_each_step(on_step):
@@ -207,11 +264,31 @@ def _after_each_step(on_step):
     return hook
 
 
-def run_federated(config: ReproductionConfig, spec: dict, data, *, on_step=None) -> dict:
+def run_federated(
+    config: ReproductionConfig, spec: dict, data, *, on_step=None, beyond=True
+) -> dict:
     """Figures 1-3 and Table II: a sequential federation watched by an insider monitor.
 
     ``on_step``, if given, is called with no argument after every node step (and the
-    monitor's attack on it), to report progress.
+    monitor's attack on it), to report progress. With ``beyond`` (the default), the
+    monitor's records right after N1's steps and after the last step (so the outsider's
+    final attack too) also hold offline LiRA and RMIA figures (``lira_*``, ``rmia_*``)
+    over one reference model, the monitor's shadow federation at the same step; they
+    train nothing and draw nothing, so every other figure of the cell is the same with or
+    without them.
+
+    Parameters
+    ----------
+    config : ReproductionConfig
+        The configuration the cell belongs to.
+    spec : dict
+        The cell, as :func:`iter_cells` yields it.
+    data : tuple (X, y)
+        The rows of the cell, from :func:`load_data`.
+    on_step : callable, default=None
+        Called with no argument after every node step.
+    beyond : bool, default=True
+        Add the offline LiRA and RMIA figures.
     """
     from ..attacks.membership import MembershipMonitor
     from ..federated import SequentialFederatedClassifier
@@ -237,6 +314,7 @@ def run_federated(config: ReproductionConfig, spec: dict, data, *, on_step=None)
         outsider=True,
         calibration="step",
         colluding=True,
+        reference_attacks="attacked" if beyond else "none",
         random_state=draw_seed(rng),
     )
     fed = SequentialFederatedClassifier(
@@ -262,12 +340,26 @@ def run_federated(config: ReproductionConfig, spec: dict, data, *, on_step=None)
     }
 
 
-def run_cell(config: ReproductionConfig, spec: dict, data, *, on_step=None) -> dict:
+def run_cell(config: ReproductionConfig, spec: dict, data, *, on_step=None, beyond=True) -> dict:
     """The result of one cell of ``config`` on its rows ``data = (X, y)``.
 
     ``on_step`` is called after every node step of a federation (see
-    :func:`run_federated`); a centralized cell has no node steps.
+    :func:`run_federated`); a centralized cell has no node steps. ``beyond`` adds the
+    offline LiRA and RMIA figures, leaving every other figure as it is.
+
+    Parameters
+    ----------
+    config : ReproductionConfig
+        The configuration the cell belongs to.
+    spec : dict
+        The cell, as :func:`iter_cells` yields it.
+    data : tuple (X, y)
+        The rows of the cell, from :func:`load_data`.
+    on_step : callable, default=None
+        Called with no argument after every node step of a federation.
+    beyond : bool, default=True
+        Add the offline LiRA and RMIA figures.
     """
     if spec["kind"] == "centralized":
-        return run_centralized(config, spec, data)
-    return run_federated(config, spec, data, on_step=on_step)
+        return run_centralized(config, spec, data, beyond=beyond)
+    return run_federated(config, spec, data, on_step=on_step, beyond=beyond)

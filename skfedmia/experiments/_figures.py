@@ -23,6 +23,17 @@ _ATTACK_LINES = [
     ("recall", "attack recall", "tab:green", "-.", 1.0),
 ]
 _TPR = ("tpr_at_1_fpr", "attack TPR at 1% FPR", "tab:brown")
+# beyond the paper: offline LiRA and RMIA over the shadow federation, recorded right after
+# the attacked node's steps and the last step (absent in cells stored before them, then
+# not drawn); their points are joined across the steps without them
+_BEYOND_AUC_LINES = [
+    ("lira_roc_auc", "LiRA AUC (beyond the paper)", "tab:gray", "--", 1.2),
+    ("rmia_roc_auc", "RMIA AUC (beyond the paper)", "tab:olive", "--", 1.2),
+]
+_BEYOND_TPR_LINES = [
+    ("lira_tpr_at_1_fpr", "LiRA TPR at 1% FPR", "tab:gray", "--", 1.2),
+    ("rmia_tpr_at_1_fpr", "RMIA TPR at 1% FPR", "tab:olive", "--", 1.2),
+]
 # with more nodes than this, only the attacked node's steps are labelled on the x axis
 _LABEL_EVERY_STEP = 5
 
@@ -117,10 +128,12 @@ def _x_axis(ax, steps, attacked, n_nodes):
     ax.grid(axis="y", alpha=0.3)
 
 
-def _draw_lines(ax, rows, lines):
+def _draw_lines(ax, rows, lines, *, join=False):
     for col, name, color, style, width in lines:
         if col in rows and rows[col].notna().any():
             s = step_series(rows, col)
+            if join:  # a line through the steps that have the figure
+                s = s[np.isfinite(s["mean"].to_numpy(dtype=float))]
             ax.plot(
                 s["step"],
                 s["mean"],
@@ -141,9 +154,11 @@ def plot_steps(steps: pd.DataFrame, folder) -> list[Path]:
     steps and dashed lines the starts of cycles. The columns are the target model
     (accuracy on the attacked node's rows and on the test set), the insider attack on
     the attacked node's rows (accuracy, AUC, precision, recall) and its TPR at 1% FPR
-    with a 95% band. Values are means over seeds; the band is the 95% interval over
-    seeds, or with one seed the step's own interval (see :func:`step_series`). The
-    legend sits below the panels. Files: ``figure_nodes_<n>.png``.
+    with a 95% band; where the cells hold them, the AUC and TPR at 1% FPR of offline
+    LiRA and RMIA (beyond the paper) as dashed lines through the attacked node's steps.
+    Values are means over seeds; the band is the 95% interval over seeds, or with one
+    seed the step's own interval (see :func:`step_series`). The legend sits below the
+    panels. Files: ``figure_nodes_<n>.png``.
 
     Parameters
     ----------
@@ -199,6 +214,7 @@ def plot_steps(steps: pd.DataFrame, folder) -> list[Path]:
             target_ax, attack_ax, tpr_ax = axes[row]
             _draw_lines(target_ax, rows, _TARGET_LINES)
             _draw_lines(attack_ax, rows, _ATTACK_LINES)
+            _draw_lines(attack_ax, rows, _BEYOND_AUC_LINES, join=True)
             attack_ax.axhline(0.5, color="grey", linestyle=":", linewidth=0.8, label="chance")
             col, name, color = _TPR
             if col in rows and rows[col].notna().any():
@@ -218,7 +234,9 @@ def plot_steps(steps: pd.DataFrame, folder) -> list[Path]:
                 tpr_ax.fill_between(
                     s["step"], low, high, color=color, alpha=0.25, linewidth=0, label=band, zorder=1
                 )
-                top = float(np.nanmax([high.max(), s["mean"].max(), 0.05]))
+                _draw_lines(tpr_ax, rows, _BEYOND_TPR_LINES, join=True)
+                beyond = [rows[c].max() for c, *_ in _BEYOND_TPR_LINES if c in rows]
+                top = float(np.nanmax([high.max(), s["mean"].max(), 0.05, *beyond]))
                 tpr_ax.set_ylim(0, min(1.02, 1.1 * top + 0.01))
             tpr_ax.axhline(0.01, color="grey", linestyle=":", linewidth=0.8, label="chance")
             for ax in (target_ax, attack_ax):

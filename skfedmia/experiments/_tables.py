@@ -6,8 +6,11 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "BEYOND_ATTACKS",
+    "BEYOND_COLUMNS",
     "PAPER_TABLE1",
     "PAPER_TABLE2",
+    "beyond_cells",
     "build_tables",
     "build_timings",
     "insider_after_node",
@@ -67,6 +70,55 @@ PAPER_TABLE2 = pd.DataFrame(
 )
 
 
+#: The attacks "beyond the paper": offline LiRA and RMIA, by the prefix of their figures.
+BEYOND_ATTACKS = {"lira": "LiRA (offline)", "rmia": "RMIA (offline)"}
+#: Their figures: name in a cell's result -> suffix of the table column.
+_BEYOND_FIGURES = {
+    "roc_auc": "auc",
+    "tpr_at_1_fpr": "tpr_at_1pct_fpr",
+    "tpr_at_01_fpr": "tpr_at_0_1pct_fpr",
+}
+#: The beyond-the-paper columns of Tables I and II (NaN for cells stored before them).
+BEYOND_COLUMNS = [
+    f"{attack}_{suffix}" for attack in BEYOND_ATTACKS for suffix in _BEYOND_FIGURES.values()
+]
+
+
+def _beyond_figures(find):
+    """The beyond-the-paper columns of one cell: ``find(attack, figure)`` or NaN."""
+    row = {}
+    for attack in BEYOND_ATTACKS:
+        for figure, suffix in _BEYOND_FIGURES.items():
+            value = find(attack, figure)
+            row[f"{attack}_{suffix}"] = np.nan if value is None else float(value)
+    return row
+
+
+def beyond_cells(records):
+    """How many centralized and federated cells hold the beyond-the-paper figures.
+
+    Cells stored before these columns existed lack them; the tables show NaN there.
+
+    Parameters
+    ----------
+    records : list of dict
+        Cell records, as :func:`run_reproduction` returns them.
+
+    Returns
+    -------
+    counts : dict
+        ``{kind: (cells with the figures, cells)}`` for ``"centralized"`` and
+        ``"federated"``.
+    """
+    counts = {"centralized": [0, 0], "federated": [0, 0]}
+    for rec in records:
+        kind, res = rec["spec"]["kind"], rec["result"]
+        has = "lira" in res if kind == "centralized" else "lira_roc_auc" in res["outsider_attack"]
+        counts[kind][0] += int(has)
+        counts[kind][1] += 1
+    return {kind: tuple(n) for kind, n in counts.items()}
+
+
 #: Columns of Table I and Table II, as written (seed-averaged) to the CSV files.
 _TABLE1_COLUMNS = [
     "n_classes",
@@ -78,6 +130,7 @@ _TABLE1_COLUMNS = [
     "attack_f1",
     "attack_auc",
     "attack_tpr_at_1pct_fpr",
+    *BEYOND_COLUMNS,
 ]
 _SETTING = ["n_classes", "n_nodes", "local_epochs"]
 _TABLE2_COLUMNS = [
@@ -87,11 +140,28 @@ _TABLE2_COLUMNS = [
     "attack_accuracy",
     "attack_auc",
     "attack_tpr_at_1pct_fpr",
+    *BEYOND_COLUMNS,
 ]
+
+
+#: The monitor's figures of the beyond-the-paper attacks, as ``<attack>_<figure>``.
+_STEP_FIGURES = (
+    "accuracy",
+    "roc_auc",
+    "roc_auc_low",
+    "roc_auc_high",
+    "tpr_at_1_fpr",
+    "tpr_at_01_fpr",
+)
 
 
 def per_seed_tables(records):
     """Per-seed rows of the reproduction's cells, one table per kind of result.
+
+    Parameters
+    ----------
+    records : list of dict
+        Cell records, as :func:`run_reproduction` returns them.
 
     Returns
     -------
@@ -99,6 +169,9 @@ def per_seed_tables(records):
         ``centralized`` (Table I's figures), ``final`` (outsider attack at the last step,
         with TPR at 1% FPR), ``steps`` (every monitor record), ``collusion`` (single vs
         colluding pair at N1's steps) and ``attribution`` (node attribution per cycle).
+        ``centralized`` and ``final`` hold the beyond-the-paper columns
+        (``BEYOND_COLUMNS``), ``steps`` the monitor's ``lira_*`` and ``rmia_*`` figures;
+        NaN for cells stored before them.
     """
     central, final, steps, collusion, attribution = [], [], [], [], []
     for rec in records:
@@ -117,6 +190,7 @@ def per_seed_tables(records):
                     "attack_f1": att["f1"],
                     "attack_auc": att["roc_auc"],
                     "attack_tpr_at_1pct_fpr": att["tpr_at_1_fpr"],
+                    **_beyond_figures(lambda a, f, res=res: res.get(a, {}).get(f)),
                 }
             )
             continue
@@ -130,6 +204,7 @@ def per_seed_tables(records):
                 "attack_accuracy": out["accuracy"],
                 "attack_auc": out["roc_auc"],
                 "attack_tpr_at_1pct_fpr": out["tpr_at_1_fpr"],
+                **_beyond_figures(lambda a, f, out=out: out.get(f"{a}_{f}")),
             }
         )
         steps += [{**keys, **row} for row in res["steps"]]
@@ -145,10 +220,16 @@ def per_seed_tables(records):
                 }
             )
         attribution += [{**keys, **row} for row in res.get("attribution", [])]
+    steps = pd.DataFrame(steps)
+    if len(steps):
+        for attack in BEYOND_ATTACKS:
+            for figure in _STEP_FIGURES:
+                if f"{attack}_{figure}" not in steps:
+                    steps[f"{attack}_{figure}"] = np.nan
     return {
         "centralized": pd.DataFrame(central),
         "final": pd.DataFrame(final),
-        "steps": pd.DataFrame(steps),
+        "steps": steps,
         "collusion": pd.DataFrame(collusion),
         "attribution": pd.DataFrame(attribution),
     }

@@ -136,6 +136,15 @@ def test_misuse_is_reported():
     )
     with pytest.raises(ValueError, match="colluding=True needs step calibration"):
         run(bad, X, y, n_cycles=1)
+    bad = MembershipMonitor(
+        shadow_attack(),
+        attack_data=pool,
+        nonmember_data=pool,
+        calibration="none",
+        reference_attacks="attacked",
+    )
+    with pytest.raises(ValueError, match="reference_attacks='attacked' needs step calibration"):
+        run(bad, X, y, n_cycles=1)
     with pytest.raises(ValueError, match="attacked_nodes"):
         run(
             MembershipMonitor(

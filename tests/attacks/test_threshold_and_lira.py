@@ -343,3 +343,41 @@ def test_rows_of_a_label_no_reference_model_trained_on(digits, digits_mlp, attac
     assert not np.allclose(
         swapped.decision_function(X[rest], y[rest]), fitted.decision_function(X[rest], y[rest])
     )
+
+
+@pytest.mark.parametrize("attack_class", [LikelihoodRatioAttack, RelativeMembershipInferenceAttack])
+def test_an_attack_over_given_references_is_the_attack_fit_would_give(digits, attack_class):
+    # references trained elsewhere (here: by fit itself) give the very same attack
+    X, y, X_rest, y_rest = digits
+    target = fast_mlp(max_epochs=30).fit(X[:300], y[:300])
+    fitted = attack_class(target, n_shadow_models=3, random_state=0).fit(X[300:900], y[300:900])
+    rebuilt = attack_class._from_references(
+        target, fitted.shadow_estimators_, fitted.shadow_in_mask_, X[300:900], y[300:900]
+    )
+    queries = np.concatenate([X[:200], X_rest[:200]]), np.concatenate([y[:200], y_rest[:200]])
+    np.testing.assert_array_equal(
+        rebuilt.decision_function(*queries), fitted.decision_function(*queries)
+    )
+    assert rebuilt.threshold_ == fitted.threshold_
+    # one reference is enough for both (LiRA falls back on its one-sided test)
+    single = attack_class._from_references(
+        target, fitted.shadow_estimators_[:1], fitted.shadow_in_mask_[:1], X[300:900], y[300:900]
+    )
+    assert np.isfinite(single.decision_function(*queries)).all()
+    with pytest.raises(ValueError, match="in_mask must have one row per reference"):
+        attack_class._from_references(
+            target, fitted.shadow_estimators_, fitted.shadow_in_mask_[:1], X[300:900], y[300:900]
+        )
+
+
+def test_rmia_auc_is_sklearns():
+    from sklearn.metrics import roc_auc_score
+
+    from skfedmia.attacks.membership._rmia import _auc
+
+    rng = np.random.RandomState(0)
+    for decimals in (0, 1, 6):  # with many ties and with none
+        membership = rng.rand(300) < 0.4
+        scores = rng.randn(300).round(decimals)
+        assert _auc(membership, scores) == pytest.approx(roc_auc_score(membership, scores))
+    assert _auc(np.ones(5, dtype=bool), np.arange(5.0)) == 0.5

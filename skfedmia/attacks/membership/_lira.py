@@ -284,6 +284,16 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         super()._fit(X, y, label_index)
         self._pool_index = None if keys is None else {key: i for i, key in enumerate(keys)}
 
+    @classmethod
+    def _from_references(cls, target, references, in_mask, X, y, **params):
+        # as fit: queried rows found in the pool get its in-mask
+        if params.get("online") and len(references) < 2:
+            raise ValueError("online LiRA needs at least 2 reference models (in and out).")
+        attack = super()._from_references(target, references, in_mask, X, y, **params)
+        keys = _row_keys(X, y)
+        attack._pool_index = None if keys is None else {key: i for i, key in enumerate(keys)}
+        return attack
+
     def _fit_attack(self, X, y, label_index, seeds):
         self.pool_scores_ = self._reference_scores(X, label_index)
         scores, inside = self.pool_scores_, self.shadow_in_mask_

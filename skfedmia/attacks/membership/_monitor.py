@@ -18,8 +18,19 @@ from ...utils._random import draw_seed
 from ._base import _best_threshold, balanced_evaluation_set
 from ._dynamics import NodeAttributionAttack
 from ._insiders import ColludingInsidersAttack, _copy_attack
+from ._references import reference_attack_scores
 
 __all__ = ["MembershipMonitor"]
+
+#: Figures of the reference attacks kept in every history record, as ``<attack>_<figure>``.
+REFERENCE_FIGURES = (
+    "accuracy",
+    "roc_auc",
+    "roc_auc_low",
+    "roc_auc_high",
+    "tpr_at_1_fpr",
+    "tpr_at_01_fpr",
+)
 
 
 def _is_fitted(estimator) -> bool:
@@ -56,6 +67,16 @@ class MembershipMonitor(NodeCallback):
     and at the end of every cycle from the
     second on a :class:`NodeAttributionAttack` tells which node held each member record.
 
+    **Offline LiRA and RMIA beside the attack** (``reference_attacks``). The shadow
+    federation at the step attacked imitates exactly that step: its nodes' rows so far are
+    its members, the rest of the pool its non-members. At the steps chosen it serves as
+    the one reference model of an offline :class:`LikelihoodRatioAttack` (with one
+    reference, the one-sided test over the global deviation of the pool's
+    out-statistics) and of an offline :class:`RelativeMembershipInferenceAttack` (its
+    ``a`` and temperature tuned on the reference, with the attacked model as an out-model
+    of the pool), fitted without training anything or drawing anything random, so
+    ``attack``'s figures are the same with or without them.
+
     Parameters
     ----------
     attack : membership attack
@@ -88,6 +109,12 @@ class MembershipMonitor(NodeCallback):
     colluding : bool, default=False
         Also run the colluding insiders' attack and node attribution (needs step
         calibration).
+    reference_attacks : {"none", "attacked", "every"}, default="none"
+        Also score the attacked sets with offline LiRA and RMIA over the shadow
+        federation at the same step: ``"attacked"``, right after the steps of the
+        attacked nodes and after the last step (the outsider's final model);
+        ``"every"``, after every step. Needs step calibration; the pool's rows must be
+        non-members of the federation.
     calibration_callback : callable, default=None
         Called after every shadow step as
         ``calibration_callback(step=..., node=..., shadow=..., model=...)`` with the shadow
@@ -110,7 +137,10 @@ class MembershipMonitor(NodeCallback):
         ``target_accuracy_test``, the attack's ``accuracy``, ``precision``, ``recall``,
         ``f1``, ``roc_auc``, ``advantage``, ``tpr_at_1_fpr``, ``tpr_at_01_fpr``, and with
         step calibration ``calibrated`` (bool), ``calibration_step`` and
-        ``accuracy_uncalibrated``.
+        ``accuracy_uncalibrated``; at the steps ``reference_attacks`` chooses also
+        ``lira_<figure>`` and ``rmia_<figure>`` for ``accuracy`` (at the attack's own
+        threshold), ``roc_auc`` (with ``_low`` and ``_high``), ``tpr_at_1_fpr`` and
+        ``tpr_at_01_fpr``.
     collusion_ : list of dict
         With ``colluding=True``: per step of an attacked node (from the second cycle on,
         or whenever the model before it was seen), ``step``, ``label``, ``attacked``,
@@ -158,6 +188,7 @@ class MembershipMonitor(NodeCallback):
         "max_members": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "calibration": [StrOptions({"auto", "step", "none"})],
         "colluding": ["boolean"],
+        "reference_attacks": [StrOptions({"none", "attacked", "every"})],
         "calibration_callback": [callable, None],
         "random_state": ["random_state"],
     }
@@ -174,6 +205,7 @@ class MembershipMonitor(NodeCallback):
         max_members=None,
         calibration="auto",
         colluding=False,
+        reference_attacks="none",
         calibration_callback=None,
         random_state=None,
     ):
@@ -186,6 +218,7 @@ class MembershipMonitor(NodeCallback):
         self.max_members = max_members
         self.calibration = calibration
         self.colluding = colluding
+        self.reference_attacks = reference_attacks
         self.calibration_callback = calibration_callback
         self.random_state = random_state
 
@@ -256,6 +289,12 @@ class MembershipMonitor(NodeCallback):
                 "colluding=True needs step calibration: pass attack_data and keep "
                 'calibration="step" or "auto".'
             )
+        if self.reference_attacks != "none" and mode != "step":
+            raise ValueError(
+                f"reference_attacks={self.reference_attacks!r} needs step calibration (its "
+                "reference model is the shadow federation): pass attack_data and keep "
+                'calibration="step" or "auto".'
+            )
         self._calibrate = mode == "step"
         rng = check_random_state(self.random_state)
         self.eval_sets_ = {
@@ -307,6 +346,9 @@ class MembershipMonitor(NodeCallback):
         self._shadow = NodeModel(estimator, classes=federation.classes_)
         self._shadow_before = None
         self._shadow_steps = 0
+        # pool rows the shadow federation has trained on so far (its members)
+        self._reference_rows = keep
+        self._shadow_members = np.zeros(len(y_pool), dtype=bool)
 
     # ------------------------------------------------------------------ shadow federation
     def _advance_shadow(self, federation, *, step, node, model):
@@ -323,6 +365,7 @@ class MembershipMonitor(NodeCallback):
             classes=np.arange(self._n_classes),
         )
         self._shadow_steps += 1
+        self._shadow_members[rows] = True
         if self.calibration_callback is not None:
             self.calibration_callback(step=step, node=node, shadow=self._shadow, model=model)
 
@@ -362,6 +405,9 @@ class MembershipMonitor(NodeCallback):
         y_all = np.concatenate([s["y"] for s in sets])
         # one scoring pass; the attacks' predict() is decision_function() >= 0
         scores = self.attack_.decision_function(X_all, y_all)
+        beyond = {}
+        if self._wants_references(federation, step, node):
+            beyond = self._reference_scores(model, X_all, y_all)
         target_pred = model.predict(X_all)
         test_acc = None
         if self.test_data is not None:
@@ -392,6 +438,12 @@ class MembershipMonitor(NodeCallback):
                 record["accuracy_uncalibrated"] = float(
                     np.mean((own >= 0).astype(int) == s["membership"])
                 )
+            for prefix, values in beyond.items():
+                part = values[start:stop]
+                figures = attack_report(
+                    s["membership"], part, predictions=(part >= 0).astype(int)
+                ).to_dict()
+                record.update({f"{prefix}_{key}": figures[key] for key in REFERENCE_FIGURES})
             self.history_.append(record)
             if self.colluding and name == node and self._before is not None:
                 self._collude(federation, step, cycle, node, model, s, own, threshold)
@@ -399,6 +451,25 @@ class MembershipMonitor(NodeCallback):
         if self.colluding:
             self._attribute(federation, step, cycle, position, model)
         self._before = model.snapshot() if self._calibrate else None
+
+    def _wants_references(self, federation, step, node):
+        """Whether ``reference_attacks`` asks for LiRA and RMIA after this step."""
+        if self.reference_attacks == "every":
+            return True
+        if self.reference_attacks == "none":
+            return False
+        orders = getattr(federation, "node_orders_", None)
+        last = orders is not None and step == np.size(orders) - 1
+        return node in self.eval_sets_ or last
+
+    def _reference_scores(self, model, X, y):
+        """Offline LiRA and RMIA scores on ``(X, y)``, the shadow federation as reference."""
+        X_pool, y_pool = self._pool
+        rows = self._reference_rows
+        in_mask = self._shadow_members[rows][None, :]
+        return reference_attack_scores(
+            model, [self._shadow], in_mask, (X_pool[rows], y_pool[rows]), X, y
+        )
 
     # ------------------------------------------------------------------ colluding
     def _collude(self, federation, step, cycle, node, model, s, single, threshold):
@@ -452,7 +523,15 @@ class MembershipMonitor(NodeCallback):
         )
 
     def on_fit_end(self, federation):
-        for name in ("_before", "_shadow", "_shadow_before", "_cycle_models", "_fed_data"):
+        for name in (
+            "_before",
+            "_shadow",
+            "_shadow_before",
+            "_cycle_models",
+            "_fed_data",
+            "_shadow_members",
+            "_reference_rows",
+        ):
             if hasattr(self, name):
                 delattr(self, name)
 

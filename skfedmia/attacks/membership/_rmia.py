@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from scipy.stats import rankdata
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -260,6 +260,16 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
 
 
 def _auc(membership, scores):
-    if membership.all() or not membership.any():
+    """ROC AUC of ``scores`` for ``membership``: the Mann-Whitney statistic, ties half.
+
+    The value of ``roc_auc_score`` (up to float rounding) without its input checks, which
+    cost far more than the statistic when ``a`` and the temperature are tuned over 105
+    candidates per reference model.
+    """
+    membership = np.asarray(membership, dtype=bool)
+    n_pos = int(membership.sum())
+    n_neg = len(membership) - n_pos
+    if n_pos == 0 or n_neg == 0:
         return 0.5
-    return float(roc_auc_score(membership, scores))
+    ranks = rankdata(scores)
+    return float((ranks[membership].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -252,14 +252,77 @@ class BaseShadowModelAttack(BaseMembershipAttack):
                 verbose=self.verbose,
                 desc=self._models_name,
             )
-        # labels each model trained on: a model that never saw a label says nothing about
-        # how training on a row of that label changes a model
+        self._record_labels_seen(label_index)
+        self._fit_attack(X, y, label_index, seeds[k:])
+
+    def _record_labels_seen(self, label_index):
+        """``shadow_labels_seen_``: the labels each model trained on.
+
+        A model that never saw a label says nothing about how training on a row of that
+        label changes a model.
+        """
+        k = len(self.shadow_indices_)
         self.shadow_labels_seen_ = np.zeros((k, len(self.target_classes_)), dtype=bool)
         for j, (inside, _) in enumerate(self.shadow_indices_):
             self.shadow_labels_seen_[j, label_index[inside]] = True
-        self._fit_attack(X, y, label_index, seeds[k:])
 
     _models_name = "shadow models"
+
+    @classmethod
+    def _from_references(cls, target, references, in_mask, X, y, **params):
+        """A fitted attack on ``target`` over reference models trained elsewhere.
+
+        Nothing is trained and nothing random is drawn: ``references`` are used as they
+        are (only their ``predict_proba`` is called) and the attack is learned from them
+        by the class's own :meth:`_fit_attack`, exactly as ``fit`` would after training
+        them itself. For attacks that need no seeds of their own (``_n_extra_seeds = 0``).
+
+        Parameters
+        ----------
+        target : fitted classifier with ``predict_proba``
+            The model under attack.
+        references : sequence of fitted classifiers
+            The reference models, each knowing (a subset of) the target's classes.
+        in_mask : array-like of bool, shape (len(references), n_samples)
+            ``in_mask[k, i]``: row ``i`` of ``X`` was in reference ``k``'s training set.
+        X : array-like of shape (n_samples, n_features)
+            The attacker's pool the references were trained on (or left out).
+        y : array-like of shape (n_samples,)
+            Their true labels, all among the target's classes.
+        **params
+            Further parameters of the attack (e.g. ``operating_point``).
+
+        Returns
+        -------
+        attack : BaseShadowModelAttack
+            Fitted, as if ``fit(X, y)`` had trained ``references``.
+        """
+        if cls._n_extra_seeds:
+            raise TypeError(f"{cls.__name__} draws seeds of its own; fit it instead.")
+        references = list(references)
+        attack = cls(target=target, n_shadow_models=max(len(references), 1), **params)
+        attack._validate_params()
+        _, classes = attack._checked_target()
+        X, y, label_index = attack._check_Xy(X, y, classes)
+        in_mask = np.asarray(in_mask, dtype=bool)
+        if not references or in_mask.shape != (len(references), len(y)):
+            raise ValueError(
+                f"in_mask must have one row per reference model and one column per row of "
+                f"X: expected shape ({len(references)}, {len(y)}), got {in_mask.shape}, "
+                "with at least one reference model."
+            )
+        attack.target_classes_ = classes
+        attack.classes_ = np.array([0, 1])
+        shape = getattr(X, "shape", None)
+        if shape is not None and len(shape) == 2:
+            attack.n_features_in_ = int(shape[1])
+        attack.shadow_estimators_ = references
+        attack.shadow_in_mask_ = in_mask
+        attack.shadow_indices_ = [(np.flatnonzero(m), np.flatnonzero(~m)) for m in in_mask]
+        attack.shadow_size_ = int(in_mask.sum(axis=1).max())
+        attack._record_labels_seen(label_index)
+        attack._fit_attack(X, y, label_index, [])
+        return attack
 
     @abstractmethod
     def _fit_attack(self, X, y, label_index, seeds):
