@@ -466,3 +466,14 @@ def test_attack_rows_with_other_columns_than_the_target(attack):
         ValueError, match=r"target \(LogisticRegression\) cannot read the rows.*3 features"
     ):
         getattr(skfedmia, attack)(target, random_state=0).fit(X[:, :3], Y)
+
+
+def test_text_columns_are_named():
+    import pandas as pd
+
+    frame = pd.DataFrame({"age": [30.0, 40.0, 50.0, 60.0], "city": ["a", "b", "a", "c"]})
+    with pytest.raises(ValueError, match=r"needs numeric X \(non-numeric columns: \['city'\]\)"):
+        _mlp().fit(frame, [0, 1, 0, 1])
+    fitted = _mlp().fit(frame[["age"]].assign(n=1.0), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="OneHotEncoder"):
+        fitted.predict(frame.rename(columns={"city": "n"}))

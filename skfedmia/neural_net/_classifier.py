@@ -381,7 +381,8 @@ class TorchMLPClassifier(NeuralNetClassifier):
 
     def _validate_fit_input(self, X, y, *, first: bool, classes=None):
         self._check_params()
-        X, y = validate_data(self, X, y, reset=first, dtype=np.float32, ensure_all_finite=True)
+        with _numeric_input(self, X):
+            X, y = validate_data(self, X, y, reset=first, dtype=np.float32, ensure_all_finite=True)
         check_classification_targets(y)
         if first:
             known = classes if classes is not None else self.classes
@@ -463,7 +464,8 @@ class TorchMLPClassifier(NeuralNetClassifier):
     # ------------------------------------------------------------------ prediction
     def _validate_predict_input(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=np.float32, ensure_all_finite=True)
+        with _numeric_input(self, X):
+            return validate_data(self, X, reset=False, dtype=np.float32, ensure_all_finite=True)
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
@@ -495,3 +497,21 @@ class TorchMLPClassifier(NeuralNetClassifier):
 
     def __sklearn_is_fitted__(self):
         return bool(getattr(self, "initialized_", False)) and hasattr(self, "label_encoder_")
+
+
+@contextlib.contextmanager
+def _numeric_input(estimator, X):
+    """Name the columns that hold text when ``X`` cannot become a float array."""
+    try:
+        yield
+    except ValueError as exc:
+        if "could not convert" not in str(exc):
+            raise
+        columns = []
+        if hasattr(X, "dtypes"):
+            columns = [str(c) for c, kind in X.dtypes.items() if kind.kind not in "biufc"]
+        where = f" (non-numeric columns: {columns[:10]})" if columns else ""
+        raise ValueError(
+            f"{type(estimator).__name__} needs numeric X{where}: {exc}. Encode categorical "
+            "columns first, e.g. with a OneHotEncoder in a ColumnTransformer of a Pipeline."
+        ) from exc
