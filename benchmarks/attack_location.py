@@ -130,6 +130,7 @@ def run_seed(X, y, seed, only, done=()):
             row[f"{key}_low"] = report[f"{figure}_low"]
             row[f"{key}_high"] = report[f"{figure}_high"]
         row.update(ties=report["n_tied_scores"], wall_s=wall, cpu_s=cpu)
+        row["offline_test"] = getattr(attack, "offline_method_", "") if not online else ""
         print(
             f"  {name:<24} AUC {row['auc']:.3f}  acc {row['accuracy']:.3f}  "
             f"TPR@1% {row['tpr@1%']:.3f}  TPR@0.1% {row['tpr@0.1%']:.3f}  "
@@ -222,11 +223,24 @@ def main(argv=None):
         frame = pd.DataFrame(rows)
     table, means = summarise(frame)
     verdict = verdicts(means)
+    chosen = ""
+    if "offline_test" in frame:
+        lira = frame[frame["attack"] == "LiRA offline, 16 refs"].sort_values("seed")
+        if len(lira):
+            per_seed = ", ".join(
+                f"{test} (seed {seed})"
+                for seed, test in zip(lira["seed"], lira["offline_test"].fillna("?"), strict=True)
+            )
+            chosen = (
+                '\n\nThe offline test that LiRA\'s default (`offline_method="auto"`) kept on the '
+                f"attacker's own rows: {per_seed}."
+            )
     seeds = ", ".join(str(s) for s in args.seeds)
     text = (
         f"Location, seeds {seeds} (mean ± sd; the interval is the mean of the per-seed 95% "
         "Clopper-Pearson intervals over 1,200 members); `python benchmarks/attack_location.py`, "
-        f"one thread, torch {torch.__version__}.\n\n{table}\n\nTargets (means over the seeds):"
+        f"one thread, torch {torch.__version__}.\n\n{table}{chosen}\n\nTargets (means over the "
+        "seeds):"
         f"\n\n{verdict}\n"
     )
     print()
