@@ -98,10 +98,10 @@ def test_the_comparison_catches_a_reference_attack_that_changes_the_cell(
     # the same check must fail if the reference attacks disturbed the shadow federation
     real = _monitor.reference_attack_scores
 
-    def disturbing(target, references, *args):
+    def disturbing(target, references, *args, **kwargs):
         for param in references[0].estimator.module_.parameters():
             param.data.mul_(1.05)
-        return real(target, references, *args)
+        return real(target, references, *args, **kwargs)
 
     monkeypatch.setattr(_monitor, "reference_attack_scores", disturbing)
     spec = [s for s in iter_cells(CONFIG) if s["kind"] == "federated"][0]

@@ -21,7 +21,7 @@ _MIN_STD = 1e-3
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 
 
-def _row_keys(X, y):
+def row_keys(X, y):
     """Hashable keys of rows, to recognise query rows that were in the reference pool.
 
     Numeric arrays and DataFrames (of any column types) are keyed by their values and
@@ -274,7 +274,7 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
     def _fit(self, X, y, label_index):
         if self.online and self.n_shadow_models < 2:
             raise ValueError("online LiRA needs n_shadow_models >= 2 (in and out models).")
-        keys = _row_keys(X, y)
+        keys = row_keys(X, y)
         if self.online and keys is None:
             raise ValueError(
                 "online LiRA recognises queried rows in its pool by value, but the rows of "
@@ -285,12 +285,12 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         self._pool_index = None if keys is None else {key: i for i, key in enumerate(keys)}
 
     @classmethod
-    def _from_references(cls, target, references, in_mask, X, y, **params):
+    def _from_references(cls, target, references, in_mask, X, y, *, pool_keys=None, **params):
         # as fit: queried rows found in the pool get its in-mask
         if params.get("online") and len(references) < 2:
             raise ValueError("online LiRA needs at least 2 reference models (in and out).")
         attack = super()._from_references(target, references, in_mask, X, y, **params)
-        keys = _row_keys(X, y)
+        keys = row_keys(X, y) if pool_keys is None else pool_keys
         attack._pool_index = None if keys is None else {key: i for i, key in enumerate(keys)}
         return attack
 
@@ -461,7 +461,7 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         in_mask = np.zeros((k, n), dtype=bool)
         pool_index = getattr(self, "_pool_index", None)
         if pool_index:
-            keys = _row_keys(X, y)
+            keys = row_keys(X, y)
             if keys is not None:
                 for i, key in enumerate(keys):
                     j = pool_index.get(key)

@@ -18,6 +18,7 @@ from ...utils._random import draw_seed
 from ._base import _best_threshold, balanced_evaluation_set
 from ._dynamics import NodeAttributionAttack
 from ._insiders import ColludingInsidersAttack, _copy_attack
+from ._lira import row_keys
 from ._references import reference_attack_scores
 
 __all__ = ["MembershipMonitor"]
@@ -348,6 +349,7 @@ class MembershipMonitor(NodeCallback):
         self._shadow_steps = 0
         # pool rows the shadow federation has trained on so far (its members)
         self._reference_rows = keep
+        self._reference_pool = None  # (rows, their LiRA keys), taken at first use
         self._shadow_members = np.zeros(len(y_pool), dtype=bool)
 
     # ------------------------------------------------------------------ shadow federation
@@ -464,12 +466,15 @@ class MembershipMonitor(NodeCallback):
 
     def _reference_scores(self, model, X, y):
         """Offline LiRA and RMIA scores on ``(X, y)``, the shadow federation as reference."""
-        X_pool, y_pool = self._pool
         rows = self._reference_rows
+        if getattr(self, "_reference_pool", None) is None:
+            # the same pool rows at every step: taken, and keyed for LiRA, once
+            X_pool, y_pool = self._pool
+            pool = (X_pool[rows], y_pool[rows])
+            self._reference_pool = (pool, row_keys(*pool))
+        pool, keys = self._reference_pool
         in_mask = self._shadow_members[rows][None, :]
-        return reference_attack_scores(
-            model, [self._shadow], in_mask, (X_pool[rows], y_pool[rows]), X, y
-        )
+        return reference_attack_scores(model, [self._shadow], in_mask, pool, X, y, pool_keys=keys)
 
     # ------------------------------------------------------------------ colluding
     def _collude(self, federation, step, cycle, node, model, s, single, threshold):
@@ -531,6 +536,7 @@ class MembershipMonitor(NodeCallback):
             "_fed_data",
             "_shadow_members",
             "_reference_rows",
+            "_reference_pool",
         ):
             if hasattr(self, name):
                 delattr(self, name)

@@ -21,7 +21,7 @@ REFERENCE_ATTACKS = {
 }
 
 
-def reference_attack_scores(target, references, in_mask, pool, X, y):
+def reference_attack_scores(target, references, in_mask, pool, X, y, *, pool_keys=None):
     """Membership scores of offline LiRA and RMIA on ``(X, y)`` over given references.
 
     Both attacks are fitted with :meth:`BaseShadowModelAttack._from_references` (no
@@ -43,6 +43,9 @@ def reference_attack_scores(target, references, in_mask, pool, X, y):
         The queried rows (in no reference's training set: the offline setting).
     y : array-like of shape (n_samples,)
         Their true labels.
+    pool_keys : list, default=None
+        ``row_keys(X_pool, y_pool)`` when the caller already has them (LiRA recognises
+        queried rows that are pool rows by these keys); computed when ``None``.
 
     Returns
     -------
@@ -53,12 +56,12 @@ def reference_attack_scores(target, references, in_mask, pool, X, y):
     # both attacks ask the same models for the same rows: predict each pair once
     target = _Predictions(target)
     references = [_Predictions(model) for model in references]
-    return {
-        name: cls._from_references(target, references, in_mask, X_pool, y_pool).decision_function(
-            X, y
-        )
-        for name, cls in REFERENCE_ATTACKS.items()
-    }
+    scores = {}
+    for name, cls in REFERENCE_ATTACKS.items():
+        extra = {"pool_keys": pool_keys} if cls is LikelihoodRatioAttack else {}
+        attack = cls._from_references(target, references, in_mask, X_pool, y_pool, **extra)
+        scores[name] = attack.decision_function(X, y)
+    return scores
 
 
 class _Predictions(ClassifierMixin, BaseEstimator):
