@@ -191,6 +191,12 @@ def test_study_resumes_without_recomputing_finished_cells(tmp_path):
     paths = write_mitigation_report(records, tmp_path, config=cfg)
     report = paths["report.md"].read_text()
     assert "Best at equal accuracy" in report or "No mitigation keeps accuracy" in report
+    assert f"All {n_cells} cells of the configuration are computed." in report
+    # a report of a partial run says on how many cells it rests, and which are missing
+    partial = write_mitigation_report(records[:1], tmp_path / "partial", config=cfg)
+    text = partial["report.md"].read_text()
+    assert f"Partial run: these results rest on 1 of the configuration's {n_cells} cells" in text
+    assert "Partial run" not in report
     assert paths["privacy_utility_nodes_2.png"].stat().st_size > 0
     summary = paths["mitigation_summary.csv"].read_text()
     assert "peer_to_peer" in summary and "input_noise" in summary
