@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.utils import _safe_indexing, check_random_state
@@ -122,7 +123,11 @@ class MembershipScorer:
             sort=False,
         )
         attack = self._new_attack(estimator, draw_seed(rng))
-        attack.fit(_safe_indexing(X, pool), y[pool])
+        with warnings.catch_warnings():
+            # the scorer draws the pool from the fold itself: a rare label may fall
+            # outside it, which is no advice for the user to act on
+            warnings.filterwarnings("ignore", message="The attacker's rows hold no row")
+            attack.fit(_safe_indexing(X, pool), y[pool])
         X_eval = _concat(_safe_indexing(X_train, members), _safe_indexing(X, held_out))
         y_eval = np.concatenate([y_train[members], y[held_out]])
         return float(attack.report(X_eval, y_eval, membership).to_dict()[self.metric])
