@@ -305,11 +305,11 @@ def test_offline_lira_auto_keeps_the_test_that_ranks_the_pool_better(digits, dig
     auto = LikelihoodRatioAttack(digits_forest, n_shadow_models=4, random_state=0)
     auto.fit(pool_X, pool_y)
     aucs = auto.offline_method_auc_
-    assert set(aucs) == {"learned-in", "one-sided"}
+    assert set(aucs) == {"learned-in", "learned-in-shared", "one-sided"}
     assert auto.offline_method_ == max(aucs, key=aucs.get) == "one-sided"
     explicit = {
         method: clone(auto).set_params(offline_method=method).fit(pool_X, pool_y)
-        for method in ("learned-in", "one-sided")
+        for method in ("learned-in", "learned-in-shared", "one-sided")
     }
     np.testing.assert_array_equal(
         auto.decision_function(Xe, ye), explicit["one-sided"].decision_function(Xe, ye)
@@ -381,3 +381,23 @@ def test_rmia_auc_is_sklearns():
         scores = rng.randn(300).round(decimals)
         assert _auc(membership, scores) == pytest.approx(roc_auc_score(membership, scores))
     assert _auc(np.ones(5, dtype=bool), np.arange(5.0)) == 0.5
+
+
+def test_learned_in_shared_scores_grow_with_the_statistic(digits, digits_mlp):
+    """With one deviation for both Gaussians the ratio is linear in the row's statistic:
+    for a fixed out-mean, a higher statistic is always more member-like (the separate
+    deviations of "learned-in" make it a parabola, which turns down far above the in-mean
+    when the in-Gaussian is the narrower)."""
+    X, y, _, _ = digits
+    pool_X, pool_y = X[300:1200], y[300:1200]
+    shared = LikelihoodRatioAttack(
+        digits_mlp, n_shadow_models=4, offline_method="learned-in-shared", random_state=0
+    ).fit(pool_X, pool_y)
+    assert shared.offline_method_ == "learned-in-shared"
+    observed = np.linspace(-30, 30, 61)
+    refs = np.zeros((4, len(observed)))
+    no = np.zeros((4, len(observed)), dtype=bool)
+    raw = shared._learned_in_score(observed, refs, no, ~no)
+    gap = shared.gap_model_.predict(np.zeros(1))[0]
+    assert np.all(np.diff(raw) * np.sign(gap) > 0)
+    np.testing.assert_allclose(np.diff(raw, 2), 0, atol=1e-9)

@@ -75,6 +75,11 @@ def _bin_of(edges, values):
     return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
 
 
+#: The offline tests, in the order "auto" prefers them on equal pool AUC.
+_OFFLINE_TESTS = ("learned-in", "learned-in-shared", "one-sided")
+_LEARNED = ("learned-in", "learned-in-shared")
+
+
 def _mean_model_auc(raw, membership, n_models):
     """Mean ROC AUC over the equal blocks of ``raw`` (one per reference model)."""
     aucs = []
@@ -117,10 +122,12 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
     false-positive rates than the one-sided test (the user guide's benchmark table gives
     both). ``offline_method="one-sided"`` is the LiRA paper's offline test: the target's
     statistic against the reference models' on the same row, one-sided, over one global
-    standard deviation (``fixed_variance``) or the row's own. The default ``"auto"`` keeps
-    whichever of the two ranks the attacker's own rows better, each reference model in turn
-    playing the target: models with saturated, discrete confidences (forests) can favour
-    the one-sided test.
+    standard deviation (``fixed_variance``) or the row's own. ``"learned-in-shared"`` gives
+    the two learned Gaussians one deviation, so that the score grows with the row's
+    statistic, which holds up better where training moves rows little (models that hardly
+    memorise). The default ``"auto"`` keeps whichever of the three ranks the attacker's own
+    rows best, each reference model in turn playing the target: models with saturated,
+    discrete confidences (forests) can favour the one-sided test.
 
     Parameters
     ----------
@@ -136,16 +143,17 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         those rows, so that every row is in at most about half of the models.
     online : bool, default=False
         Use the in-distribution too (online LiRA).
-    offline_method : {"auto", "learned-in", "one-sided"}, default="auto"
+    offline_method : {"auto", "learned-in", "learned-in-shared", "one-sided"}, \
+            default="auto"
         Offline test: ``"learned-in"``, the log-likelihood ratio against an in-Gaussian
         predicted from the row's out-mean by the relation fitted on the pool (falls back
         on ``"one-sided"`` when no pool row is both in and out of some reference model,
-        e.g. with one reference model); ``"one-sided"``, the LiRA paper's one-sided test
-        against the out-Gaussian alone; ``"auto"``, whichever of the two ranks the pool's
-        rows better (higher mean ROC AUC with each reference model in turn as the target:
-        the attacker's own rows, never the queried ones), which is the learned in-Gaussian
-        for neural networks and often the one-sided test for forests, whose confidences
-        saturate. Ignored online.
+        e.g. with one reference model); ``"learned-in-shared"``, the same with one
+        deviation shared by the in and out Gaussians (per bin of the out-mean), so that the
+        score is monotone in the row's statistic; ``"one-sided"``, the LiRA paper's
+        one-sided test against the out-Gaussian alone; ``"auto"``, whichever of the three
+        ranks the pool's rows best (highest mean ROC AUC with each reference model in turn
+        as the target: the attacker's own rows, never the queried ones). Ignored online.
     fixed_variance : bool, default=True
         Use one standard deviation for all examples instead of each example's own, which
         is noisy with few reference models; Carlini et al. recommend it below about 64
@@ -236,7 +244,7 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
     _parameter_constraints: dict = {
         **BaseShadowModelAttack._parameter_constraints,
         "online": ["boolean"],
-        "offline_method": [StrOptions({"auto", "learned-in", "one-sided"})],
+        "offline_method": [StrOptions({"auto", *_OFFLINE_TESTS})],
         "fixed_variance": ["boolean"],
     }
 
@@ -323,18 +331,22 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         ):
             # the test that ranks the pool's rows best, each reference model in turn
             # playing the target: the learned in-Gaussian is far stronger where training
-            # moves a row's statistic smoothly (neural networks); with saturated or
-            # discrete confidences (forests, boosted trees) the one-sided test can be
-            self.offline_method_auc_["learned-in"] = _mean_model_auc(raw, membership, len(inside))
-            self.offline_method_ = "one-sided"
-            one_sided, _ = self._leave_one_model_out()
-            self.offline_method_auc_["one-sided"] = _mean_model_auc(
-                one_sided, membership, len(inside)
+            # moves a row's statistic smoothly and far (neural networks that memorise);
+            # one deviation shared by the in and out Gaussians keeps the score monotone in
+            # the row's statistic where the signal is weak; with saturated or discrete
+            # confidences (forests) the one-sided test can be best
+            raws = {}
+            for test in _OFFLINE_TESTS:
+                self.offline_method_ = test
+                raws[test] = raw if test == "learned-in" else self._leave_one_model_out()[0]
+                self.offline_method_auc_[test] = _mean_model_auc(
+                    raws[test], membership, len(inside)
+                )
+            aucs = self.offline_method_auc_
+            self.offline_method_ = max(
+                _OFFLINE_TESTS, key=lambda t: (aucs[t], -_OFFLINE_TESTS.index(t))
             )
-            if self.offline_method_auc_["one-sided"] > self.offline_method_auc_["learned-in"]:
-                raw = one_sided
-            else:
-                self.offline_method_ = "learned-in"
+            raw = raws[self.offline_method_]
         self._set_operating_point(raw, membership)
 
     def _fit_in_model(self, scores, inside, outside, count_in, mean_in, count_out, mean_out):
@@ -349,7 +361,7 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         self.offline_method_ = (
             "learned-in" if self.offline_method == "auto" else self.offline_method
         )
-        if self.online or self.offline_method_ != "learned-in":
+        if self.online or self.offline_method_ not in _LEARNED:
             return
         if both.sum() < 2:
             self.offline_method_ = "one-sided"
@@ -426,10 +438,14 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         row_bin = _bin_of(self.bin_edges_, mean_out)
         mean_in = mean_out + self.gap_model_.predict(mean_out)
         std_in, std_out = self.bin_std_in_[row_bin], self.bin_std_out_[row_bin]
+        if self.offline_method_ == "learned-in-shared":
+            # one deviation for both Gaussians: the ratio is then linear, hence monotone, in
+            # the row's statistic
+            std_in = std_out = np.sqrt((std_in**2 + std_out**2) / 2)
         return _log_normal(observed, mean_in, std_in) - _log_normal(observed, mean_out, std_out)
 
     def _raw_score(self, observed, ref_scores, in_mask, out_mask):
-        if not self.online and self.offline_method_ == "learned-in":
+        if not self.online and self.offline_method_ in _LEARNED:
             return self._learned_in_score(observed, ref_scores, in_mask, out_mask)
         mean_in, std_in, mean_out, std_out = self._gaussians(ref_scores, in_mask, out_mask)
         if self.online:
