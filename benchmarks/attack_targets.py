@@ -46,9 +46,7 @@ N_MODELS = 8
 def datasets():
     X, y = load_digits(return_X_y=True)
     yield "digits", (X / 16).astype(np.float32), y
-    X, y = make_classification(
-        1200, 20, n_informative=8, n_classes=3, flip_y=0.05, random_state=0
-    )
+    X, y = make_classification(1200, 20, n_informative=8, n_classes=3, flip_y=0.05, random_state=0)
     yield "synthetic 3-class", X.astype(np.float32), y
 
 
