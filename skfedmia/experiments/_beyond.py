@@ -113,9 +113,10 @@ def beyond_report_lines(records):
         f"- References of the centralized baseline (Table I): {_references_text(records)}, "
         "each trained like the target on rows of the attacker's pool; the evaluated rows "
         "(training rows and held-out rows) are in none of them. With two or more references "
-        "LiRA learns from the pool how training on a row moves its statistic (its "
-        "learned-in test); RMIA tunes its offline correction and temperature by letting "
-        "each reference play the target.",
+        "LiRA keeps the offline test that ranks the pool's rows best with each reference "
+        "in turn playing the target (its default: the in-Gaussian learned from the pool, "
+        "the same with one deviation shared with the out-Gaussian, or the paper's "
+        "one-sided test); RMIA tunes its offline correction and temperature the same way.",
         "- References of a federation (Table II and N1's steps): one per step attacked, "
         "right after each of N1's steps and after the last step (the outsider's final "
         "model), the insider's shadow federation at that very step (pool rows split into "
