@@ -14,17 +14,9 @@ from ._config import ReproductionConfig
 
 __all__ = ["iter_cells", "load_data", "run_centralized", "run_federated", "run_cell"]
 
-#: Figures of the "beyond the paper" attacks (offline LiRA and RMIA) kept per cell.
-BEYOND_FIGURES = (
-    "accuracy",
-    "roc_auc",
-    "roc_auc_low",
-    "roc_auc_high",
-    "tpr_at_1_fpr",
-    "tpr_at_01_fpr",
-    "n_members",
-    "n_non_members",
-)
+#: Figures of the "beyond the paper" attacks (offline LiRA and RMIA) kept per cell of
+#: Table I, beside the monitor's per-step ones (``REFERENCE_FIGURES``).
+_BEYOND_COUNTS = ("n_members", "n_non_members")
 
 
 def load_data(config: ReproductionConfig, n_classes: int, seed: int):
@@ -228,6 +220,7 @@ def run_centralized(config: ReproductionConfig, spec: dict, data, *, beyond=True
 
 def _beyond_centralized(attack, target, split, X_eval, y_eval, membership):
     """Offline LiRA and RMIA over the shadow attack's shadows, on the evaluation rows."""
+    from ..attacks.membership._monitor import REFERENCE_FIGURES
     from ..attacks.membership._references import reference_attack_scores
     from ..metrics import attack_report
 
@@ -242,7 +235,8 @@ def _beyond_centralized(attack, target, split, X_eval, y_eval, membership):
     out = {}
     for name, values in scores.items():
         report = attack_report(membership, values, predictions=(values >= 0).astype(int))
-        out[name] = {key: report.to_dict()[key] for key in BEYOND_FIGURES}
+        figures = report.to_dict()
+        out[name] = {key: figures[key] for key in (*REFERENCE_FIGURES, *_BEYOND_COUNTS)}
     out["reference_models"] = {
         "n_models": len(attack.shadow_estimators_),
         "rows_each": int(attack.shadow_size_),

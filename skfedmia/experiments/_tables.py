@@ -144,17 +144,6 @@ _TABLE2_COLUMNS = [
 ]
 
 
-#: The monitor's figures of the beyond-the-paper attacks, as ``<attack>_<figure>``.
-_STEP_FIGURES = (
-    "accuracy",
-    "roc_auc",
-    "roc_auc_low",
-    "roc_auc_high",
-    "tpr_at_1_fpr",
-    "tpr_at_01_fpr",
-)
-
-
 def per_seed_tables(records):
     """Per-seed rows of the reproduction's cells, one table per kind of result.
 
@@ -222,8 +211,11 @@ def per_seed_tables(records):
         attribution += [{**keys, **row} for row in res.get("attribution", [])]
     steps = pd.DataFrame(steps)
     if len(steps):
+        # the columns the monitor writes, also for cells stored before it wrote them
+        from ..attacks.membership._monitor import REFERENCE_FIGURES
+
         for attack in BEYOND_ATTACKS:
-            for figure in _STEP_FIGURES:
+            for figure in REFERENCE_FIGURES:
                 if f"{attack}_{figure}" not in steps:
                     steps[f"{attack}_{figure}"] = np.nan
     return {
