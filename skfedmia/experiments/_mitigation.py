@@ -1471,25 +1471,14 @@ def write_mitigation_report(records, out, config: MitigationConfig | None = None
         paths[p.name] = p
     lines = ["# Mitigations of insider membership inference in sequential federated learning", ""]
     if config is not None:
-        from ._store import cell_key
+        from ._store import coverage_lines
 
-        expected = list(iter_mitigation_cells(config))
-        present = {cell_key(r["spec"]) for r in records}
-        missing = [spec for spec in expected if cell_key(spec) not in present]
-        if missing:
-            counts = {}
-            for spec in missing:
-                counts[spec["mitigation"]] = counts.get(spec["mitigation"], 0) + 1
-            lines += [
-                f"**Partial run: these results rest on {len(expected) - len(missing)} of the "
-                f"configuration's {len(expected)} cells** (not yet computed: "
-                + ", ".join(f"{n} {name}" for name, n in counts.items())
-                + "). Every table, figure and finding below covers only the stored cells; "
-                "running the same command again computes the rest and reuses these.",
-                "",
-            ]
-        else:
-            lines += [f"All {len(expected)} cells of the configuration are computed.", ""]
+        lines += coverage_lines(
+            list(iter_mitigation_cells(config)),
+            records,
+            by="mitigation",
+            covers="table, figure and finding",
+        )
         lines += [
             f"Data: {config.dataset}, {config.n_classes} classes; seeds {list(config.seeds)}; "
             f"undefended schedule {config.n_cycles} cycles x {config.local_epochs} epochs per "

@@ -128,26 +128,11 @@ def write_report(records, out, config=None) -> dict:
     lines = ['# Reproduction of "Information Leaks in Federated Learning"', ""]
     if config is not None:
         from ._cells import iter_cells
-        from ._store import cell_key
+        from ._store import coverage_lines
 
-        expected = list(iter_cells(config))
-        present = {cell_key(r["spec"]) for r in records}
-        done = sum(cell_key(spec) in present for spec in expected)
-        if done < len(expected):
-            kinds = {}
-            for spec in expected:
-                if cell_key(spec) not in present:
-                    kinds[spec["kind"]] = kinds.get(spec["kind"], 0) + 1
-            missing = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
-            lines += [
-                f"**Partial run: these results rest on {done} of the configuration's "
-                f"{len(expected)} cells** ({missing} not yet computed). Every table and "
-                "verdict below covers only the stored cells; running the same command "
-                "again computes the rest and reuses these.",
-                "",
-            ]
-        else:
-            lines += [f"All {len(expected)} cells of the configuration are computed.", ""]
+        lines += coverage_lines(
+            list(iter_cells(config)), records, by="kind", covers="table and verdict"
+        )
         lines += [
             "Configuration:",
             "",

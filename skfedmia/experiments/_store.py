@@ -221,3 +221,39 @@ class CellStore:
         }
         write_atomic(self.path(spec), json.dumps(record, indent=1))
         return record
+
+
+def coverage_lines(expected, records, *, by, covers) -> list:
+    """Report lines saying on how many of a configuration's cells the results rest.
+
+    Parameters
+    ----------
+    expected : list of dict
+        The specs of every cell of the configuration.
+    records : list of dict
+        The stored cells the report is written from (each with its ``spec``).
+    by : str
+        Spec field by which the missing cells are counted (e.g. ``"kind"``).
+    covers : str
+        What of the report covers only the stored cells, e.g. ``"table and verdict"``.
+
+    Returns
+    -------
+    lines : list of str
+        A sentence and a blank line.
+    """
+    present = {cell_key(r["spec"]) for r in records}
+    missing = [spec for spec in expected if cell_key(spec) not in present]
+    if not missing:
+        return [f"All {len(expected)} cells of the configuration are computed.", ""]
+    counts = {}
+    for spec in missing:
+        counts[spec[by]] = counts.get(spec[by], 0) + 1
+    listed = ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
+    return [
+        f"**Partial run: these results rest on {len(expected) - len(missing)} of the "
+        f"configuration's {len(expected)} cells** ({listed} not yet computed). Every "
+        f"{covers} below covers only the stored cells; running the same command again "
+        "computes the rest and reuses these.",
+        "",
+    ]
