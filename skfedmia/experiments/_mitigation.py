@@ -388,7 +388,7 @@ def iter_mitigation_cells(config: MitigationConfig):
         "delta": config.delta,
         # cells record the colluding insiders' attack too; cells stored without it have
         # another spec (hence another key) and are never read back as this study's
-        "insiders": "single+colluding",
+        "insiders": "single+colluding, calibrated on the predecessor's own step, min_gain=se",
     }
     wanted = set(config.mitigations)
     if "peer_to_peer" in wanted:
@@ -691,6 +691,9 @@ def run_mitigation_cell(config: MitigationConfig, spec: dict, data, attack=None)
         after = model.snapshot()
         if node == 0:  # the colluders' view of N1's latest step: the models around it
             hook["n1_step"] = (hook["before"], after)
+            # and the step just before it, the one N1's predecessor trained itself
+            hook["own_step"] = (hook.get("previous_in"), hook["before"], hook.get("previous"))
+        hook["previous_in"], hook["previous"] = hook["before"], node
         hook["before"] = after
 
     fed.set_params(callbacks=[begin_and_score])
@@ -708,14 +711,17 @@ def _colluding(spec, fed, attack, split, hook, owner, rng):
     """The insiders just before and just after N1 in its last step, together.
 
     :class:`~skfedmia.attacks.membership.ColludingInsidersAttack` on the models as N1's
-    last step received and left them. Its loss-drop weight and threshold come from a step
-    the colluders reproduce themselves: a copy of the model N1 received, trained for the
-    cell's local epochs with the local learner the nodes run (DP-SGD included where the
-    nodes run it; neither input nor update noise, which the study's attacker does not
-    know about) on rows of their own pool (members), against other pool rows
-    (non-members). The single-snapshot part is the insider's shadow attack, so the pair's
-    figures are paired with the single insider's on the same rows. ``None`` where no
-    model reached N1's last step from another node (N1 trained first of all).
+    last step received and left them. Its loss-drop weight and threshold come from the
+    step just before N1's, which N1's predecessor trained itself: the predecessor holds the
+    models that step received and left, and knows which rows it trained on (members, here
+    with the same history as N1's rows: trained on at every earlier visit, under whatever
+    defense the federation runs) and rows of its pool (non-members). Where that step is
+    the federation's first (its input was never handed on), the colluders reproduce N1's
+    step instead: a copy of the model N1 received, trained for the cell's local epochs with
+    the nodes' local learner on rows of their pool. The single-snapshot part is the
+    insider's shadow attack, so the pair's figures are paired with the single insider's on
+    the same rows. ``None`` where no model reached N1's last step from another node (N1
+    trained first of all).
     """
     from ..attacks.membership import ColludingInsidersAttack
     from ..federated._adapters import train_epochs
@@ -725,21 +731,32 @@ def _colluding(spec, fed, attack, split, hook, owner, rng):
         return None
     classes = np.asarray(fed.classes_)
     pool = np.flatnonzero(np.isin(split.y_shadow, classes))
-    n = min(len(fed.node_indices_[0]), len(pool) // 2)
-    rows = rng.permutation(pool)[: 2 * n]
-    members, nonmembers = rows[:n], rows[n:]
-    reproduced = before.snapshot()
-    train_epochs(
-        reproduced.estimator,
-        split.X_shadow[members],
-        np.searchsorted(classes, split.y_shadow[members]),
-        epochs=spec["local_epochs"],
-        classes=np.arange(len(classes)),
-    )
-    cal = np.r_[members, nonmembers]
-    pair = ColludingInsidersAttack(reproduced, model_before=before, attack=attack).fit(
-        split.X_shadow[cal], split.y_shadow[cal], np.r_[np.ones(n, int), np.zeros(n, int)]
-    )
+    own_in, own_out, own_node = hook["own_step"]
+    if own_in is not None:
+        own = fed.node_indices_[own_node]
+        n = min(len(own), len(pool))
+        members = rng.permutation(own)[:n]
+        nonmembers = rng.permutation(pool)[:n]
+        X_cal = np.concatenate([split.X_target[members], split.X_shadow[nonmembers]])
+        y_cal = np.concatenate([split.y_target[members], split.y_shadow[nonmembers]])
+        cal_after, cal_before, calibration = own_out, own_in, "predecessor's own step"
+    else:
+        n = min(len(fed.node_indices_[0]), len(pool) // 2)
+        rows = rng.permutation(pool)[: 2 * n]
+        members, nonmembers = rows[:n], rows[n:]
+        cal_before, cal_after = before, before.snapshot()
+        train_epochs(
+            cal_after.estimator,
+            split.X_shadow[members],
+            np.searchsorted(classes, split.y_shadow[members]),
+            epochs=spec["local_epochs"],
+            classes=np.arange(len(classes)),
+        )
+        X_cal, y_cal = split.X_shadow[rows], split.y_shadow[rows]
+        calibration = "reproduced step"
+    pair = ColludingInsidersAttack(
+        cal_after, model_before=cal_before, attack=attack, min_gain="se"
+    ).fit(X_cal, y_cal, np.r_[np.ones(n, int), np.zeros(n, int)])
     pair.set_params(target=after, model_before=before)
     keep = (owner == 0) | (owner == -1)
     step_scores = hook["scores"]
@@ -755,6 +772,7 @@ def _colluding(spec, fed, attack, split, hook, owner, rng):
         "auc_gain_low": low,
         "auc_gain_high": high,
         "weight": pair.weight_,
+        "calibration": calibration,
         "calibration_auc": {f"{w:g}": a for w, a in pair.calibration_auc_.items()},
         "before_node": int(order[step - 1]),
         "after_node": None if step + 1 == len(order) else int(order[step + 1]),
@@ -1380,15 +1398,12 @@ def _collusion_section(part):
         "gain: colluding minus single, mean over seeds; *seeds low/high*: its 95% t-interval "
         "over seeds (– with one seed); *rows low/high*: the per-cell paired bootstrap "
         "interval, averaged over seeds. Loss-drop weight: mean over seeds of the weight the "
-        "colluders chose (0: the loss drop did not help on their own step, so they fall back "
-        "to the single snapshot); *own-step gain*: the AUC that weight added on the "
-        "colluders' own reproduced step, over the single snapshot. *seeds*: the seeds with "
-        "colluders (the colluding figures and the gain are means over those; a random order "
-        "can put N1 first of all). The colluders' own step trains rows new to the model, "
-        "while N1's rows at its last visit were trained on in all its earlier visits: the "
-        "more and the shorter those visits, the less a record's loss drop across the last "
-        "one tells, so a weight chosen on the colluders' step can cost AUC on N1's rows "
-        "(own-step gain well above the AUC gain).",
+        "colluders chose (0: the loss drop did not gain at least one standard error of "
+        "AUC on their calibration step, so they fall back to the single snapshot); "
+        "*own-step gain*: the AUC that weight added on that step (N1's predecessor's own "
+        "step), over the single snapshot. *seeds*: the seeds with colluders (the colluding "
+        "figures and the gain are means over those; a random order can put N1 first of "
+        "all).",
         "",
         _md(table),
         "",
@@ -1511,10 +1526,12 @@ def write_mitigation_report(records, out, config: MitigationConfig | None = None
         "cycle pool what they see, the model as it reached N1 and as it left N1 "
         "(`ColludingInsidersAttack`: the single insider's shadow-attack score plus a weight "
         "times each record's loss drop across the step). They choose the weight and "
-        "threshold on a step they reproduce themselves: a copy of the model they handed N1, "
-        "trained for the cell's local epochs with the nodes' local learner (DP-SGD included "
-        "where the nodes run it; no input or update noise, which the attacker does not know "
-        "of) on their own pool rows, against other pool rows. Their scores are on the same "
+        "threshold on the step just before N1's, which N1's predecessor trained itself: its "
+        "own training rows (members, with N1's history: trained on at every earlier visit, "
+        "under the federation's defense) against its pool rows, keeping a weight only if it "
+        "gains at least one standard error of the paired AUC difference there. (Where that "
+        "step was the federation's first, they reproduce N1's step on their pool rows "
+        "instead.) Their scores are on the same "
         "rows as the single insider's, so the difference of the two is paired: per cell a "
         "bootstrap interval over the rows (both classes resampled, 500 times), and over "
         "seeds the mean difference with its 95% t-interval. In a fixed order the colluders "

@@ -135,3 +135,36 @@ def test_colluding_pair_falls_back_to_the_single_snapshot(memorising_federation)
         ColludingInsidersAttack(s[1, 0], model_before=s[0, 2], weights=[-1]).fit(
             X[rows], y[rows], membership
         )
+
+
+def test_colluding_pair_keeps_a_weight_only_for_a_gain_beyond_noise(memorising_federation):
+    from skfedmia.attacks.membership._insiders import _paired_auc_se
+
+    X, y, fed, s = memorising_federation
+    n1 = fed.node_indices_[0]
+    rows = np.r_[n1[:150], np.arange(600, 750)]
+    membership = np.r_[np.ones(150), np.zeros(150)]
+    plain = ColludingInsidersAttack(s[1, 0], model_before=s[0, 2]).fit(X[rows], y[rows], membership)
+    strict = ColludingInsidersAttack(s[1, 0], model_before=s[0, 2], min_gain=1.0)
+    assert strict.fit(X[rows], y[rows], membership).weight_ == 0.0
+    assert strict.calibration_auc_ == plain.calibration_auc_
+    se = ColludingInsidersAttack(s[1, 0], model_before=s[0, 2], min_gain="se")
+    se.fit(X[rows], y[rows], membership)
+    assert se.weight_ in (0.0, plain.weight_)
+    gain = plain.calibration_auc_[plain.weight_] - plain.calibration_auc_[0.0]
+    if se.weight_ > 0:
+        assert gain > 0
+    with pytest.raises(ValueError, match="min_gain"):
+        ColludingInsidersAttack(s[1, 0], model_before=s[0, 2], min_gain=-0.1).fit(
+            X[rows], y[rows], membership
+        )
+    # the paired standard error matches the spread of the AUC difference over resamples
+    rng = np.random.RandomState(0)
+    m = np.r_[np.ones(400), np.zeros(400)].astype(int)
+    a = rng.normal(m * 1.0, 1.0)
+    b = a + rng.normal(0.0, 0.5, len(m))
+    boot = []
+    for _ in range(400):
+        i = np.r_[rng.choice(400, 400), 400 + rng.choice(400, 400)]
+        boot.append(roc_auc_score(m[i], a[i]) - roc_auc_score(m[i], b[i]))
+    assert _paired_auc_se(m, a, b) == pytest.approx(np.std(boot), rel=0.2)

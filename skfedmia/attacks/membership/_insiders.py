@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import numbers
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
-from sklearn.utils._param_validation import HasMethods
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseMembershipAttack, _best_threshold, _fit_slope, aligned_proba
@@ -23,6 +25,27 @@ def _copy_attack(attack):
     return copy.deepcopy(attack, memo)
 
 
+def _placements(membership, scores):
+    """DeLong's placements: each member's share of non-members below it, and vice versa."""
+    ranks = rankdata(scores)
+    pos, neg = scores[membership], scores[~membership]
+    v_pos = (ranks[membership] - rankdata(pos)) / len(neg)
+    v_neg = 1.0 - (ranks[~membership] - rankdata(neg)) / len(pos)
+    return v_pos, v_neg
+
+
+def _paired_auc_se(membership, a, b):
+    """Standard error of AUC(a) - AUC(b) on the same rows (DeLong et al., 1988)."""
+    membership = np.asarray(membership).astype(bool)
+    pos_a, neg_a = _placements(membership, np.asarray(a, dtype=np.float64))
+    pos_b, neg_b = _placements(membership, np.asarray(b, dtype=np.float64))
+    m, n = len(pos_a), len(neg_a)
+    var = (np.var(pos_a - pos_b, ddof=1) / m if m > 1 else 0.0) + (
+        np.var(neg_a - neg_b, ddof=1) / n if n > 1 else 0.0
+    )
+    return float(np.sqrt(var))
+
+
 class ColludingInsidersAttack(BaseMembershipAttack):
     """Membership in one node's data from the models just before and after its step.
 
@@ -33,8 +56,11 @@ class ColludingInsidersAttack(BaseMembershipAttack):
     calibration rows). The weight ``w`` is chosen among ``weights`` to maximise the ROC
     AUC on calibration rows of known membership, ties going to the smaller weight; as
     ``0`` is always among the candidates, the pair falls back to the single snapshot
-    whenever the loss drop does not help on those rows. The decision threshold is the one
-    with the best accuracy on the calibration rows.
+    whenever the loss drop does not help on those rows. ``min_gain`` asks for more than
+    any gain: with ``"se"`` a weight is kept only if its AUC beats the single snapshot's by
+    at least one standard error of the paired difference (DeLong) on those rows, so that a
+    gain within the calibration rows' noise never displaces the single snapshot. The
+    decision threshold is the one with the best accuracy on the calibration rows.
 
     Calibration rows come from a step the insiders can reproduce themselves: a copy of
     ``model_before`` trained for the protocol's local epochs on rows of their own pool
@@ -53,6 +79,10 @@ class ColludingInsidersAttack(BaseMembershipAttack):
         ``None`` scores a record by its true-class logit on ``target``.
     weights : array-like of float, default=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
         Candidate weights of the loss drop; ``0`` is always added.
+    min_gain : float >= 0 or "se", default=0.0
+        Calibration AUC the best weight must gain over the single snapshot (weight 0) to be
+        kept: a number, or ``"se"`` for one standard error of the paired AUC difference on
+        the calibration rows. ``0`` keeps the best weight whatever its gain.
     random_state : None
         Not used (the attack is deterministic); present for the common interface.
 
@@ -95,6 +125,7 @@ class ColludingInsidersAttack(BaseMembershipAttack):
         "model_before": [HasMethods(["predict_proba"]), None],
         "attack": [HasMethods(["decision_function", "set_params"]), None],
         "weights": ["array-like"],
+        "min_gain": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"se"})],
         "random_state": ["random_state"],
     }
 
@@ -105,12 +136,14 @@ class ColludingInsidersAttack(BaseMembershipAttack):
         model_before=None,
         attack=None,
         weights=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
+        min_gain=0.0,
         random_state=None,
     ):
         self.target = target
         self.model_before = model_before
         self.attack = attack
         self.weights = weights
+        self.min_gain = min_gain
         self.random_state = random_state
 
     def __sklearn_clone__(self):
@@ -120,6 +153,7 @@ class ColludingInsidersAttack(BaseMembershipAttack):
             model_before=self.model_before,
             attack=self.attack,
             weights=self.weights,
+            min_gain=self.min_gain,
             random_state=self.random_state,
         )
 
@@ -194,6 +228,16 @@ class ColludingInsidersAttack(BaseMembershipAttack):
             if best is None or auc > best[1]:
                 best = (float(w), auc)
         self.weight_ = best[0]
+        if self.weight_ > 0:
+            alone = single / self.scales_[0]
+            chosen = alone + self.weight_ * drop / self.scales_[1]
+            gain = best[1] - self.calibration_auc_[0.0]
+            if self.min_gain == "se":
+                needed = _paired_auc_se(membership, chosen, alone)
+            else:
+                needed = float(self.min_gain)
+            if gain < needed:
+                self.weight_ = 0.0
         combined = self._combine(single, drop)
         self.threshold_ = float(_best_threshold(combined, membership))
         self.slope_ = _fit_slope(combined - self.threshold_, membership)
