@@ -217,11 +217,30 @@ def _register_mitigate(sub):
         default=None,
         help="DP-SGD strengths as target epsilons, e.g. '1 4 16' (default: noise multipliers)",
     )
-    p.add_argument("--n-jobs", type=int, default=None, help="parallel shadow training")
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="cells computed at once; -1: all cores (default: %(default)s). Each cell's "
+        "numbers are the same however many run at once",
+    )
     p.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
     p.add_argument("--out", default="results/mitigation", help="output folder")
     p.add_argument("--quick", action="store_true", help="the few-minutes preset (Location)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads per cell (default: %(default)s); cells at once are capped so "
+        "that n-jobs x threads fits the cores",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="compute the cells on this Dask cluster (e.g. tcp://10.0.0.5:8786; needs "
+        "the 'dask' extra); --n-jobs then caps the cells at once",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(error=p.error)
     return p

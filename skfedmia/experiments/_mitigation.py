@@ -246,7 +246,11 @@ class MitigationConfig:
     batch_size : int, default=128
     device : str, default="auto"
     n_jobs : int or None, default=None
-        Shadow models trained in parallel (does not change results).
+        Cells computed at once: ``-1`` all cores, ``None`` one at a time (or what an
+        enclosing ``joblib.parallel_config`` asks for, e.g. a Dask cluster). Capped so that
+        ``n_jobs * threads`` fits the cores; every cell's numbers are those of a serial run.
+    threads : int, default=1
+        Torch threads per cell (the study's small MLPs train fastest on one).
     """
 
     dataset: str = "purchases-like"
@@ -274,6 +278,7 @@ class MitigationConfig:
     batch_size: int = 128
     device: str = "auto"
     n_jobs: int | None = field(default=None, metadata={"affects_results": False})
+    threads: int = field(default=1, metadata={"affects_results": False})
 
     @classmethod
     def quick(cls, **overrides) -> MitigationConfig:
@@ -318,8 +323,20 @@ class MitigationConfig:
         )
         if not self.seeds:
             raise ValueError("seeds must not be empty.")
-        for name in ("n_classes", "n_cycles", "local_epochs", "n_eval", "n_shadow_models"):
+        for name in (
+            "n_classes",
+            "n_cycles",
+            "local_epochs",
+            "n_eval",
+            "n_shadow_models",
+            "threads",
+        ):
             _positive_numbers(name, getattr(self, name), integer=True)
+        n_jobs = self.n_jobs
+        if n_jobs is not None and (
+            isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0
+        ):
+            raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}.")
         self.input_noise = _positive_numbers("input_noise", self.input_noise)
         self.update_noise = _positive_numbers("update_noise", self.update_noise)
         self.dpsgd_noise = _positive_numbers("dpsgd_noise", self.dpsgd_noise)
@@ -844,8 +861,71 @@ def _load(config, seed):
     return load_data(config, config.n_classes, seed)
 
 
+# data of one seed and the attacks fitted on it, kept by the process computing cells
+_CELL_CACHE: dict = {}
+
+
+def _compute_cell(config: MitigationConfig, spec: dict):
+    """One cell in the current process: ``(spec, result)``.
+
+    Serial and parallel runs both come here. The data of the cell's seed and the insider's
+    attack of its schedule are kept per process and fitted once (deterministically, from
+    the seed and the schedule); every cell attacks with its own copy of the fitted attack,
+    so a cell's numbers never depend on which cells ran before it in the same process.
+    """
+    import copy
+
+    import torch
+    from joblib import parallel_config
+
+    from ._cells import _split
+    from ._driver import _ONE_CELL, _keep_worker
+
+    _keep_worker()
+    with _ONE_CELL, parallel_config(backend="sequential"):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(config.threads)
+        try:
+            seed = spec["seed"]
+            fields = json.dumps(config.result_fields(), sort_keys=True, default=str)
+            data_key = (fields, seed)
+            if _CELL_CACHE.get("data_key") != data_key:
+                _CELL_CACHE.clear()
+                _CELL_CACHE.update(data_key=data_key, data=_load(config, seed), attacks={})
+            data, attacks = _CELL_CACHE["data"], _CELL_CACHE["attacks"]
+            key = (spec["n_nodes"], spec["local_epochs"])
+            start = time.perf_counter()
+            if key not in attacks:
+                split = _split(config, *data, seed)
+                attacks[key] = _fit_attack(
+                    config, spec, split, np.random.RandomState([seed, spec["local_epochs"]])
+                )
+            result = run_mitigation_cell(config, spec, data, copy.deepcopy(attacks[key]))
+            result["seconds"] = time.perf_counter() - start
+            return spec, result
+        finally:
+            torch.set_num_threads(threads)
+
+
+def _n_cell_workers(config: MitigationConfig, n_cells: int):
+    """Cells at once: ``n_jobs`` capped by the cells left and by cores / threads."""
+    from joblib import cpu_count
+
+    if config.n_jobs is None:
+        return None
+    cores = cpu_count()
+    n_jobs = config.n_jobs if config.n_jobs > 0 else max(1, cores + 1 + config.n_jobs)
+    return max(1, min(n_jobs, n_cells, cores // config.threads))
+
+
 def run_mitigation_study(config: MitigationConfig, out, *, verbose: int = 1, on_cell=None):
     """Run every cell of ``config`` not yet stored under ``out/cells``; return all records.
+
+    Cells run ``config.n_jobs`` at a time (joblib; a Dask cluster behind an enclosing
+    ``joblib.parallel_config(backend="dask")``), each stored atomically as soon as it
+    finishes, with the numbers a serial run gives. On ``KeyboardInterrupt`` the cells
+    finished so far stay stored, none arriving after the interrupt is written, and the
+    interrupt is raised again.
 
     Parameters
     ----------
@@ -859,48 +939,53 @@ def run_mitigation_study(config: MitigationConfig, out, *, verbose: int = 1, on_
     Returns
     -------
     records : list of dict
+        In the order of :func:`iter_mitigation_cells`.
     """
+    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
-    from ._cells import _split
+    from ._driver import _Interrupts
     from ._store import CellStore
 
     store = CellStore(Path(out) / "cells")
     cells = list(iter_mitigation_cells(config))
-    todo = sum(not store.has(s) for s in cells)
-    records, data, attacks = [], {}, {}
+    found = [store.load(s) if store.has(s) else None for s in cells]
+    todo = [spec for spec, rec in zip(cells, found) if rec is None]
+    records = {store.path(spec): rec for spec, rec in zip(cells, found) if rec is not None}
     bar = tqdm(
-        total=len(cells), disable=not verbose, desc="cells", unit="cell", initial=len(cells) - todo
+        total=len(cells), disable=not verbose, desc="cells", unit="cell", initial=len(records)
     )
-    with bar:
-        for spec in cells:
-            if store.has(spec):
-                record = store.load(spec)
-                records.append(record)
-                if on_cell is not None:
-                    on_cell(spec, record, True)
-                continue
-            seed = spec["seed"]
-            if seed not in data:
-                data.clear()
-                attacks.clear()
-                data[seed] = _load(config, seed)
-            key = (spec["n_nodes"], spec["local_epochs"])
-            bar.set_postfix_str(f"{spec['n_nodes']} nodes, {spec['mitigation']} {spec['strength']}")
-            start = time.perf_counter()
-            if key not in attacks:
-                split = _split(config, *data[seed], seed)
-                attacks[key] = _fit_attack(
-                    config, spec, split, np.random.RandomState([seed, spec["local_epochs"]])
-                )
-            result = run_mitigation_cell(config, spec, data[seed], attacks[key])
-            result["seconds"] = time.perf_counter() - start
-            record = store.save(spec, result)
-            records.append(record)
-            bar.update()
+    try:
+        with bar, _Interrupts() as interrupts:
             if on_cell is not None:
-                on_cell(spec, record, False)
-    return records
+                for spec, rec in zip(cells, found):
+                    if rec is not None:
+                        on_cell(spec, rec, True)
+            if todo:
+                n_workers = _n_cell_workers(config, len(todo))
+                if n_workers in (None, 1):
+                    bar.set_postfix_str(_describe_cell(todo[0]))
+                results = Parallel(n_jobs=n_workers, return_as="generator_unordered")(
+                    delayed(_compute_cell)(config, spec) for spec in todo
+                )
+                for n, (spec, result) in enumerate(results, 1):
+                    if interrupts.seen:
+                        raise KeyboardInterrupt
+                    record = store.save(spec, result)
+                    records[store.path(spec)] = record
+                    bar.update()
+                    if n_workers in (None, 1) and n < len(todo):
+                        bar.set_postfix_str(_describe_cell(todo[n]))
+                    if on_cell is not None:
+                        on_cell(spec, record, False)
+    finally:
+        _CELL_CACHE.clear()
+    return [records[store.path(spec)] for spec in cells]
+
+
+def _describe_cell(spec):
+    strength = "" if spec["strength"] is None else f" {spec['strength']}"
+    return f"seed {spec['seed']}, {spec['n_nodes']} nodes, {spec['mitigation']}{strength}"
 
 
 # --------------------------------------------------------------------------- tables
@@ -1633,10 +1718,12 @@ def mitigate(args, error) -> int:
     """Run ``skfedmia mitigate`` from parsed arguments; ``error`` is the parser's."""
     import torch
 
-    for name in ("threads", "n_jobs"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            error(f"--{name.replace('_', '-')} must be an integer >= 1, got {value}")
+    if args.threads is not None and args.threads < 1:
+        error(f"--threads must be an integer >= 1, got {args.threads}")
+    if args.n_jobs is not None and args.n_jobs == 0:
+        error("--n-jobs must be a non-zero integer (-1: all cores), got 0")
+    if args.scheduler is not None and not args.scheduler.strip():
+        error("--scheduler needs the address of a Dask scheduler, such as tcp://host:8786")
     try:
         given = {
             "dataset": args.dataset,
@@ -1648,7 +1735,8 @@ def mitigate(args, error) -> int:
             "delta": args.delta,
             "dpsgd_epsilon": _split_words(args.dpsgd_epsilon, float),
             "device": args.device,
-            "n_jobs": args.n_jobs,
+            "n_jobs": None if args.scheduler else args.n_jobs,
+            "threads": args.threads,
         }
         given = {k: v for k, v in given.items() if v is not None}
         if given.get("dataset") == "location" and "n_classes" not in given:
@@ -1656,9 +1744,18 @@ def mitigate(args, error) -> int:
         config = MitigationConfig.quick(**given) if args.quick else MitigationConfig(**given)
     except ValueError as exc:
         error(str(exc))
+    from ._cli import _check_scheduler
+
+    client = _check_scheduler(args.scheduler, error) if args.scheduler is not None else None
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    records = run_mitigation_study(config, args.out, verbose=0 if args.quiet else 1)
+    if client is not None:
+        from joblib import parallel_config
+
+        with client, parallel_config(backend="dask", n_jobs=args.n_jobs):
+            records = run_mitigation_study(config, args.out, verbose=0 if args.quiet else 1)
+    else:
+        records = run_mitigation_study(config, args.out, verbose=0 if args.quiet else 1)
     paths = write_mitigation_report(records, args.out, config=config)
     print(
         f"done in {time.perf_counter() - start:.0f} s; {len(records)} cells; "

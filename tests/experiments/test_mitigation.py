@@ -325,3 +325,48 @@ def test_dpsgd_strength_as_target_epsilon_is_met_by_the_accountant():
     assert 7.6 < spent[1] <= 8.0
     with pytest.raises(ValueError, match="epsilon must be a finite number > 0"):
         noise_for_epsilon(0.0, 0.1, 10)
+
+
+def test_cells_in_parallel_equal_a_serial_run(tmp_path):
+    def results(n_jobs, folder):
+        cfg = _tiny(n_jobs=n_jobs, mitigations=("none", "input_noise", "random_order"))
+        records = run_mitigation_study(cfg, tmp_path / folder, verbose=0)
+        return [
+            (rec["spec"], {k: v for k, v in rec["result"].items() if k != "seconds"})
+            for rec in records
+        ]
+
+    serial = results(1, "serial")
+    assert len(serial) == 4  # random order at the base schedule and at (2, 1)
+    assert results(2, "parallel") == serial
+    # one cell alone (a fresh process cache) gives the numbers it gave in the serial run
+    from skfedmia.experiments import _mitigation
+    from skfedmia.experiments._store import _jsonable
+
+    _mitigation._CELL_CACHE.clear()
+    cfg = _tiny(n_jobs=1, mitigations=("none", "input_noise", "random_order"))
+    _, result = _mitigation._compute_cell(cfg, serial[-1][0])
+    assert {k: v for k, v in _jsonable(result).items() if k != "seconds"} == serial[-1][1]
+
+
+def test_cells_on_a_dask_cluster_equal_a_local_run(tmp_path):
+    distributed = pytest.importorskip("distributed", reason="needs the 'dask' extra")
+    from joblib import parallel_config
+
+    cfg = _tiny(n_jobs=1)
+    local = run_mitigation_study(cfg, tmp_path / "local", verbose=0)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+        parallel_config(backend="dask"),
+    ):
+        dask = run_mitigation_study(_tiny(n_jobs=None), tmp_path / "dask", verbose=0)
+    assert len(dask) == len(local) == len(list(iter_mitigation_cells(cfg)))
+    for a, b in zip(local, dask, strict=True):
+        assert a["spec"] == b["spec"]
+        drop = {"seconds"}
+        assert {k: v for k, v in a["result"].items() if k not in drop} == {
+            k: v for k, v in b["result"].items() if k not in drop
+        }
