@@ -224,7 +224,12 @@ def _register_mitigate(sub):
         help="cells computed at once; -1: all cores (default: %(default)s). Each cell's "
         "numbers are the same however many run at once",
     )
-    p.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
+    p.add_argument(
+        "--device",
+        type=_device,
+        default="auto",
+        help="'auto', 'cpu', 'cuda', 'cuda:<index>' or 'mps' (default: %(default)s)",
+    )
     p.add_argument("--out", default="results/mitigation", help="output folder")
     p.add_argument("--quick", action="store_true", help="the few-minutes preset (Location)")
     p.add_argument(
@@ -328,12 +333,11 @@ def _check_device(device, error):
         error(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s)")
 
 
-def _check_out(args, config, error):
-    """``--out`` is a folder we can write, holding no other configuration's report."""
-    from ._outputs import config_json
+def _check_out_folder(out, error):
+    """``--out`` is a folder we can write (made if missing)."""
     from ._store import write_atomic
 
-    out = Path(args.out)
+    out = Path(out)
     if out.exists() and not out.is_dir():
         error(f"--out {out} is a file, not a folder")
     for parent in out.parents:
@@ -348,6 +352,14 @@ def _check_out(args, config, error):
         probe.unlink()
     except OSError as exc:
         error(f"--out {out} is not writable: {exc.strerror or exc}")
+
+
+def _check_out(args, config, error):
+    """``--out`` is a folder we can write, holding no other configuration's report."""
+    from ._outputs import config_json
+
+    out = Path(args.out)
+    _check_out_folder(out, error)
     conf, report = out / "config.json", out / "report.md"
     if args.force:
         return

@@ -1744,8 +1744,11 @@ def mitigate(args, error) -> int:
         config = MitigationConfig.quick(**given) if args.quick else MitigationConfig(**given)
     except ValueError as exc:
         error(str(exc))
-    from ._cli import _check_scheduler
+    from ._cli import _check_data, _check_device, _check_out_folder, _check_scheduler
 
+    _check_data(config, error)
+    _check_device(config.device, error)
+    _check_out_folder(args.out, error)
     client = _check_scheduler(args.scheduler, error) if args.scheduler is not None else None
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
