@@ -12,11 +12,16 @@ Run from the repository root::
 
     python benchmarks/purchases_calibration.py
     python benchmarks/purchases_calibration.py --seeds 0 1 2 --classes 10 100
+    python benchmarks/purchases_calibration.py --seeds 0 1 2 --classes 10 --knobs '{"n_groups": 20}'
+
+``--knobs`` overrides the generator's calibrated knobs (a JSON object of
+``make_purchases`` keyword arguments), to explore other calibrations.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -33,9 +38,13 @@ from skfedmia.datasets import make_purchases  # noqa: E402
 PAPER_TEST_ACCURACY = {10: 0.781, 20: 0.726, 50: 0.645, 100: 0.567}
 
 
-def measure(n_classes, *, seed, n_train, calibrated_for, epochs):
+def measure(n_classes, *, seed, n_train, calibrated_for, epochs, knobs=None):
     X, y = make_purchases(
-        n_samples=20_000, n_classes=n_classes, calibrated_for=calibrated_for, random_state=seed
+        n_samples=20_000,
+        n_classes=n_classes,
+        calibrated_for=calibrated_for,
+        random_state=seed,
+        **(knobs or {}),
     )
     model = TorchMLPClassifier(max_epochs=epochs, random_state=seed).fit(X[:n_train], y[:n_train])
     return model.score(X[:n_train], y[:n_train]), model.score(X[-5000:], y[-5000:])
@@ -49,10 +58,16 @@ def main(argv=None):
     parser.add_argument("--calibrated-for", type=int, default=10_000, choices=[5_000, 10_000])
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--knobs", type=json.loads, default={}, help="JSON object of make_purchases knobs"
+    )
     args = parser.parse_args(argv)
+    if not isinstance(args.knobs, dict):
+        parser.error(f"--knobs must be a JSON object, got {args.knobs!r}")
     torch.set_num_threads(args.threads)
     print(
-        f"make_purchases(calibrated_for={args.calibrated_for}), {args.n_train} training rows, "
+        f"make_purchases(calibrated_for={args.calibrated_for}, **{args.knobs}), "
+        f"{args.n_train} training rows, "
         f"TorchMLPClassifier(max_epochs={args.epochs}); seeds {args.seeds}"
     )
     print("| classes | train accuracy | test accuracy | paper | difference |")
@@ -66,6 +81,7 @@ def main(argv=None):
                 n_train=args.n_train,
                 calibrated_for=args.calibrated_for,
                 epochs=args.epochs,
+                knobs=args.knobs,
             )
             for s in args.seeds
         ]
