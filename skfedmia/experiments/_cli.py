@@ -64,6 +64,14 @@ def _n_jobs(text: str) -> int:
     return value
 
 
+def _address(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "needs the address of a Dask scheduler, such as tcp://host:8786"
+        )
+    return text
+
+
 def _device(text: str) -> str:
     if not _DEVICE.match(text):
         raise argparse.ArgumentTypeError(
@@ -165,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument(
         "--scheduler",
+        type=_address,
         default=None,
         metavar="ADDRESS",
         help="compute the cells on this Dask cluster (e.g. tcp://10.0.0.5:8786; needs "
@@ -219,7 +228,7 @@ def _register_mitigate(sub):
     )
     p.add_argument(
         "--n-jobs",
-        type=int,
+        type=_n_jobs,
         default=-1,
         help="cells computed at once; -1: all cores (default: %(default)s). Each cell's "
         "numbers are the same however many run at once",
@@ -234,13 +243,14 @@ def _register_mitigate(sub):
     p.add_argument("--quick", action="store_true", help="the few-minutes preset (Location)")
     p.add_argument(
         "--threads",
-        type=int,
+        type=_at_least(1),
         default=1,
         help="torch threads per cell (default: %(default)s); cells at once are capped so "
         "that n-jobs x threads fits the cores",
     )
     p.add_argument(
         "--scheduler",
+        type=_address,
         default=None,
         metavar="ADDRESS",
         help="compute the cells on this Dask cluster (e.g. tcp://10.0.0.5:8786; needs "
@@ -385,6 +395,7 @@ def _check_out(args, config, error):
 
 
 def _check_scheduler(address, error):
+    """A client of the Dask scheduler at ``address`` (``--scheduler``), or a clear error."""
     try:
         from dask.distributed import Client
     except ImportError:
@@ -405,8 +416,6 @@ def reproduce(args, error) -> int:
         config = _config(args)
     except ValueError as exc:
         error(str(exc))
-    if args.scheduler is not None and not args.scheduler.strip():
-        error("--scheduler needs the address of a Dask scheduler, such as tcp://host:8786")
     _check_pools(config, error)
     _check_data(config, error)
     _check_device(config.device, error)

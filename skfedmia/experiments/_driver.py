@@ -238,30 +238,45 @@ class _StepChannel:
 
 
 def _compute(config: ReproductionConfig, spec: dict, on_step=None):
-    """One cell in the current process: ``(spec, result, seconds)``.
+    """One cell in the current process (see :func:`_cell_process`): ``(spec, result, seconds)``.
 
-    Inside a cell joblib runs one task at a time, as on a loky worker: on a threaded Dask
-    worker, nested tasks would otherwise spread to other threads, outside the lock.
     ``on_step`` is called after every node step (progress only).
+    """
+    with _cell_process(config.threads):
+        data = _data(config, spec["n_classes"], spec["seed"])
+        start = time.perf_counter()
+        result = run_cell(config, spec, data, on_step=on_step)
+        return spec, result, time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def _cell_process(threads: int):
+    """This process computes one cell: alone, nested joblib work sequential, ``threads``.
+
+    Keeps a loky worker from being restarted after the cell, holds the per-process cell
+    lock, runs joblib tasks inside the cell one at a time (as on a loky worker: on a
+    threaded Dask worker they would otherwise spread to other threads, outside the lock)
+    and sets torch's thread count for the cell, restoring it afterwards. Both the
+    reproduction and the mitigation study compute their cells inside it.
     """
     import torch
     from joblib import parallel_config
 
     _keep_worker()
     with _ONE_CELL, parallel_config(backend="sequential"):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(config.threads)
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
         try:
-            data = _data(config, spec["n_classes"], spec["seed"])
-            start = time.perf_counter()
-            result = run_cell(config, spec, data, on_step=on_step)
-            return spec, result, time.perf_counter() - start
+            yield
         finally:
-            torch.set_num_threads(threads)
+            torch.set_num_threads(before)
 
 
-def _n_workers(config: ReproductionConfig, n_cells: int):
+def _n_workers(config, n_cells: int):
     """Cells at once: ``n_jobs`` capped by the cells left and by cores / threads.
+
+    ``config`` is any configuration with ``n_jobs`` and ``threads`` (the reproduction's or
+    the mitigation study's).
 
     ``None`` is left to joblib: one at a time, or what an enclosing
     ``joblib.parallel_config`` asks for (a Dask cluster sizes itself).

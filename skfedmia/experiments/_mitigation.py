@@ -875,47 +875,27 @@ def _compute_cell(config: MitigationConfig, spec: dict):
     """
     import copy
 
-    import torch
-    from joblib import parallel_config
-
     from ._cells import _split
-    from ._driver import _ONE_CELL, _keep_worker
+    from ._driver import _cell_process
 
-    _keep_worker()
-    with _ONE_CELL, parallel_config(backend="sequential"):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(config.threads)
-        try:
-            seed = spec["seed"]
-            fields = json.dumps(config.result_fields(), sort_keys=True, default=str)
-            data_key = (fields, seed)
-            if _CELL_CACHE.get("data_key") != data_key:
-                _CELL_CACHE.clear()
-                _CELL_CACHE.update(data_key=data_key, data=_load(config, seed), attacks={})
-            data, attacks = _CELL_CACHE["data"], _CELL_CACHE["attacks"]
-            key = (spec["n_nodes"], spec["local_epochs"])
-            start = time.perf_counter()
-            if key not in attacks:
-                split = _split(config, *data, seed)
-                attacks[key] = _fit_attack(
-                    config, spec, split, np.random.RandomState([seed, spec["local_epochs"]])
-                )
-            result = run_mitigation_cell(config, spec, data, copy.deepcopy(attacks[key]))
-            result["seconds"] = time.perf_counter() - start
-            return spec, result
-        finally:
-            torch.set_num_threads(threads)
-
-
-def _n_cell_workers(config: MitigationConfig, n_cells: int):
-    """Cells at once: ``n_jobs`` capped by the cells left and by cores / threads."""
-    from joblib import cpu_count
-
-    if config.n_jobs is None:
-        return None
-    cores = cpu_count()
-    n_jobs = config.n_jobs if config.n_jobs > 0 else max(1, cores + 1 + config.n_jobs)
-    return max(1, min(n_jobs, n_cells, cores // config.threads))
+    with _cell_process(config.threads):
+        seed = spec["seed"]
+        fields = json.dumps(config.result_fields(), sort_keys=True, default=str)
+        data_key = (fields, seed)
+        if _CELL_CACHE.get("data_key") != data_key:
+            _CELL_CACHE.clear()
+            _CELL_CACHE.update(data_key=data_key, data=_load(config, seed), attacks={})
+        data, attacks = _CELL_CACHE["data"], _CELL_CACHE["attacks"]
+        key = (spec["n_nodes"], spec["local_epochs"])
+        start = time.perf_counter()
+        if key not in attacks:
+            split = _split(config, *data, seed)
+            attacks[key] = _fit_attack(
+                config, spec, split, np.random.RandomState([seed, spec["local_epochs"]])
+            )
+        result = run_mitigation_cell(config, spec, data, copy.deepcopy(attacks[key]))
+        result["seconds"] = time.perf_counter() - start
+        return spec, result
 
 
 def run_mitigation_study(config: MitigationConfig, out, *, verbose: int = 1, on_cell=None):
@@ -944,7 +924,7 @@ def run_mitigation_study(config: MitigationConfig, out, *, verbose: int = 1, on_
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
-    from ._driver import _Interrupts
+    from ._driver import _Interrupts, _n_workers
     from ._store import CellStore
 
     store = CellStore(Path(out) / "cells")
@@ -962,7 +942,7 @@ def run_mitigation_study(config: MitigationConfig, out, *, verbose: int = 1, on_
                     if rec is not None:
                         on_cell(spec, rec, True)
             if todo:
-                n_workers = _n_cell_workers(config, len(todo))
+                n_workers = _n_workers(config, len(todo))
                 if n_workers in (None, 1):
                     bar.set_postfix_str(_describe_cell(todo[0]))
                 results = Parallel(n_jobs=n_workers, return_as="generator_unordered")(
@@ -1718,12 +1698,6 @@ def mitigate(args, error) -> int:
     """Run ``skfedmia mitigate`` from parsed arguments; ``error`` is the parser's."""
     import torch
 
-    if args.threads is not None and args.threads < 1:
-        error(f"--threads must be an integer >= 1, got {args.threads}")
-    if args.n_jobs is not None and args.n_jobs == 0:
-        error("--n-jobs must be a non-zero integer (-1: all cores), got 0")
-    if args.scheduler is not None and not args.scheduler.strip():
-        error("--scheduler needs the address of a Dask scheduler, such as tcp://host:8786")
     try:
         given = {
             "dataset": args.dataset,

@@ -45,6 +45,42 @@ def clopper_pearson(successes, trials, *, confidence=0.95):
     return low, high
 
 
+def _delong_placements(membership, scores):
+    """DeLong's placements of boolean ``membership`` rows scored by float ``scores``.
+
+    Each member's share of non-members below it, and each non-member's share of members
+    above it (midranks: ties count half); the AUC is the mean of the members'.
+    """
+    ranks = rankdata(scores)
+    pos, neg = scores[membership], scores[~membership]
+    v_pos = (ranks[membership] - rankdata(pos)) / len(neg)
+    v_neg = 1.0 - (ranks[~membership] - rankdata(neg)) / len(pos)
+    return v_pos, v_neg
+
+
+def delong_paired_se(membership, a, b):
+    """Standard error of AUC(a) - AUC(b), two scores of the same rows (DeLong et al., 1988).
+
+    Parameters
+    ----------
+    membership : ndarray of shape (n_samples,)
+        1 for members, 0 for non-members; both present.
+    a, b : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    se : float
+    """
+    membership = np.asarray(membership).astype(bool)
+    pos_a, neg_a = _delong_placements(membership, np.asarray(a, dtype=np.float64))
+    pos_b, neg_b = _delong_placements(membership, np.asarray(b, dtype=np.float64))
+    m, n = len(pos_a), len(neg_a)
+    var = (np.var(pos_a - pos_b, ddof=1) / m if m > 1 else 0.0) + (
+        np.var(neg_a - neg_b, ddof=1) / n if n > 1 else 0.0
+    )
+    return float(np.sqrt(var))
+
+
 def delong_auc_interval(membership, scores, *, confidence=0.95):
     """Normal interval of the ROC AUC with DeLong's variance (DeLong et al., 1988).
 
@@ -66,15 +102,10 @@ def delong_auc_interval(membership, scores, *, confidence=0.95):
     """
     membership = np.asarray(membership).astype(bool)
     scores = np.asarray(scores, dtype=np.float64)
-    pos, neg = scores[membership], scores[~membership]
-    m, n = len(pos), len(neg)
+    m, n = int(membership.sum()), int((~membership).sum())
     if m == 0 or n == 0:
         return float("nan"), float("nan")
-    ranks = rankdata(scores)  # midranks: ties count half
-    # placement of each member: share of non-members below it; of each non-member: share
-    # of members above it
-    v_pos = (ranks[membership] - rankdata(pos)) / n
-    v_neg = 1.0 - (ranks[~membership] - rankdata(neg)) / m
+    v_pos, v_neg = _delong_placements(membership, scores)
     auc = float(v_pos.mean())
     var = (np.var(v_pos, ddof=1) / m if m > 1 else 0.0) + (
         np.var(v_neg, ddof=1) / n if n > 1 else 0.0

@@ -138,7 +138,7 @@ def test_colluding_pair_falls_back_to_the_single_snapshot(memorising_federation)
 
 
 def test_colluding_pair_keeps_a_weight_only_for_a_gain_beyond_noise(memorising_federation):
-    from skfedmia.attacks.membership._insiders import _paired_auc_se
+    from skfedmia.metrics._intervals import delong_paired_se
 
     X, y, fed, s = memorising_federation
     n1 = fed.node_indices_[0]
@@ -167,4 +167,4 @@ def test_colluding_pair_keeps_a_weight_only_for_a_gain_beyond_noise(memorising_f
     for _ in range(400):
         i = np.r_[rng.choice(400, 400), 400 + rng.choice(400, 400)]
         boot.append(roc_auc_score(m[i], a[i]) - roc_auc_score(m[i], b[i]))
-    assert _paired_auc_se(m, a, b) == pytest.approx(np.std(boot), rel=0.2)
+    assert delong_paired_se(m, a, b) == pytest.approx(np.std(boot), rel=0.2)

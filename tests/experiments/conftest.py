@@ -1,5 +1,7 @@
 """Tiny settings shared by the experiments tests."""
 
+import contextlib
+
 import pytest
 
 from skfedmia.experiments import ReproductionConfig
@@ -51,3 +53,22 @@ def tiny_config():
         return ReproductionConfig(**{**TINY, **kw})
 
     return make
+
+
+@contextlib.contextmanager
+def dask_backend(threads_per_worker=1):
+    """joblib on a one-worker, in-process Dask ``LocalCluster`` (skips without the extra)."""
+    distributed = pytest.importorskip("distributed", reason="needs the 'dask' extra")
+    from joblib import parallel_config
+
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=threads_per_worker,
+            processes=False,
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster),
+        parallel_config(backend="dask"),
+    ):
+        yield

@@ -10,6 +10,8 @@ from skfedmia.experiments import run_reproduction
 from skfedmia.experiments._cells import iter_cells, load_data, run_cell
 from skfedmia.experiments._driver import cell_steps
 
+from .conftest import dask_backend
+
 # a centralized baseline (one unit) and federations of 2 and 3 nodes over 2 cycles
 GRID = dict(n_nodes=(2, 3), n_cycles=2)
 STEPS = 1 + 2 * 2 + 3 * 2
@@ -98,16 +100,7 @@ def test_reporting_steps_leaves_a_cell_unchanged(tiny_config):
 
 
 def test_dask_cells_advance_the_bar_to_its_total(tmp_path, tiny_config, bars):
-    distributed = pytest.importorskip("distributed", reason="needs the 'dask' extra")
-    from joblib import parallel_config
-
-    with (
-        distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster),
-        parallel_config(backend="dask"),
-    ):
+    with dask_backend(threads_per_worker=1):
         run_reproduction(tiny_config(**GRID), tmp_path, verbose=1)
     (bar,) = bars
     assert bar.total == STEPS and bar.n == STEPS

@@ -350,18 +350,11 @@ def test_cells_in_parallel_equal_a_serial_run(tmp_path):
 
 
 def test_cells_on_a_dask_cluster_equal_a_local_run(tmp_path):
-    distributed = pytest.importorskip("distributed", reason="needs the 'dask' extra")
-    from joblib import parallel_config
+    from .conftest import dask_backend
 
     cfg = _tiny(n_jobs=1)
     local = run_mitigation_study(cfg, tmp_path / "local", verbose=0)
-    with (
-        distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster),
-        parallel_config(backend="dask"),
-    ):
+    with dask_backend(threads_per_worker=2):
         dask = run_mitigation_study(_tiny(n_jobs=None), tmp_path / "dask", verbose=0)
     assert len(dask) == len(local) == len(list(iter_mitigation_cells(cfg)))
     for a, b in zip(local, dask, strict=True):

@@ -6,11 +6,11 @@ import copy
 import numbers
 
 import numpy as np
-from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import column_or_1d
 
+from ...metrics._intervals import delong_paired_se
 from ._base import BaseMembershipAttack, _best_threshold, _fit_slope, aligned_proba
 from ._dynamics import _model_classes, _true_class_loss
 from ._signals import true_class_logit
@@ -23,27 +23,6 @@ def _copy_attack(attack):
     target = getattr(attack, "target", None)
     memo = {} if target is None else {id(target): target}
     return copy.deepcopy(attack, memo)
-
-
-def _placements(membership, scores):
-    """DeLong's placements: each member's share of non-members below it, and vice versa."""
-    ranks = rankdata(scores)
-    pos, neg = scores[membership], scores[~membership]
-    v_pos = (ranks[membership] - rankdata(pos)) / len(neg)
-    v_neg = 1.0 - (ranks[~membership] - rankdata(neg)) / len(pos)
-    return v_pos, v_neg
-
-
-def _paired_auc_se(membership, a, b):
-    """Standard error of AUC(a) - AUC(b) on the same rows (DeLong et al., 1988)."""
-    membership = np.asarray(membership).astype(bool)
-    pos_a, neg_a = _placements(membership, np.asarray(a, dtype=np.float64))
-    pos_b, neg_b = _placements(membership, np.asarray(b, dtype=np.float64))
-    m, n = len(pos_a), len(neg_a)
-    var = (np.var(pos_a - pos_b, ddof=1) / m if m > 1 else 0.0) + (
-        np.var(neg_a - neg_b, ddof=1) / n if n > 1 else 0.0
-    )
-    return float(np.sqrt(var))
 
 
 class ColludingInsidersAttack(BaseMembershipAttack):
@@ -229,11 +208,10 @@ class ColludingInsidersAttack(BaseMembershipAttack):
                 best = (float(w), auc)
         self.weight_ = best[0]
         if self.weight_ > 0:
-            alone = single / self.scales_[0]
-            chosen = alone + self.weight_ * drop / self.scales_[1]
             gain = best[1] - self.calibration_auc_[0.0]
             if self.min_gain == "se":
-                needed = _paired_auc_se(membership, chosen, alone)
+                alone = single / self.scales_[0]
+                needed = delong_paired_se(membership, self._combine(single, drop), alone)
             else:
                 needed = float(self.min_gain)
             if gain < needed:
