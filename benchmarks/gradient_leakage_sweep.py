@@ -18,6 +18,9 @@ the defense-aware one models it (``loss="bayes"``). Their files end in ``_topk``
     python benchmarks/gradient_leakage_sweep.py              # the full grid (hours on a CPU)
     python benchmarks/gradient_leakage_sweep.py --batch-sizes 1 8 32 --noise 0 1 10
 
+``--n-batches N`` attacks N batches of different node records per cell (the plot shows
+their mean F1).
+
 Three attacks per cell: the naive cosine attack unrelaxed (``prior="none"``: continuous
 dummy records, rounded at 0.5), the naive cosine attack with the sigmoid relaxation of
 binary features, and the defense-aware Bayesian attack.
@@ -26,6 +29,7 @@ binary features, and the defense-aware Bayesian attack.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 
@@ -53,6 +57,12 @@ def main(argv=None):
     parser.add_argument("--refine-iter", type=int, help="override L-BFGS iterations")
     parser.add_argument(
         "--stages", nargs="+", help="training stages to keep, e.g. untrained '1 epoch'"
+    )
+    parser.add_argument(
+        "--n-batches",
+        type=int,
+        default=1,
+        help="node batches per cell (different records; 1: the first records only)",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument(
@@ -83,7 +93,10 @@ def main(argv=None):
     if args.refine_iter:
         attack_kw["refine_iter"] = args.refine_iter
 
-    X, y = make_purchases(n_samples=4000 + max(batch_sizes), n_classes=100, random_state=0)
+    if args.n_batches < 1:
+        parser.error("--n-batches must be at least 1")
+    n_node = args.n_batches * max(batch_sizes)
+    X, y = make_purchases(n_samples=4000 + n_node, n_classes=100, random_state=0)
     X_pub, y_pub = X[:4000], y[:4000]
     X_node, y_node = X[4000:], y[4000:]
     os.makedirs(args.out, exist_ok=True)
@@ -91,8 +104,10 @@ def main(argv=None):
     for stage, epochs in stages.items():
         torch.manual_seed(0)
         model = train_adam(MLPModule(600, 100), X_pub, y_pub, epochs)
-        for B in batch_sizes:
-            Xb, yb = X_node[:B], y_node[:B]
+        for B, batch in itertools.product(batch_sizes, range(args.n_batches)):
+            # batch b: the b-th block of max(batch_sizes) node records, its first B rows
+            start = batch * max(batch_sizes)
+            Xb, yb = X_node[start : start + B], y_node[start : start + B]
             g = compute_gradient(model, Xb, yb, flat=True)
             rms = float(g.norm()) / np.sqrt(g.numel())
             for rel in noise:
@@ -126,6 +141,7 @@ def main(argv=None):
                     row = dict(
                         stage=stage,
                         batch_size=B,
+                        batch=batch,
                         defense=args.defense,
                         noise=rel,
                         attack=name,
@@ -139,7 +155,10 @@ def main(argv=None):
                     )
                     rows.append(row)
                     print(row, flush=True)
-    path = write_rows(rows, os.path.join(args.out, f"gradient_leakage_sweep{suffix}.csv"))
+                    # after every row: a stopped run keeps the rows it finished
+                    path = write_rows(
+                        rows, os.path.join(args.out, f"gradient_leakage_sweep{suffix}.csv")
+                    )
 
     fig, axes = plt.subplots(
         len(stages),
@@ -157,8 +176,10 @@ def main(argv=None):
                     for r in rows
                     if r["stage"] == stage and r["batch_size"] == B and r["attack"] == name
                 ]
-                xs = [max(r["noise"], 1e-3) for r in pts]
-                ax.plot(xs, [r["f1"] for r in pts], marker="o", label=name)
+                levels = sorted({r["noise"] for r in pts})
+                xs = [max(level, 1e-3) for level in levels]
+                f1 = [np.mean([r["f1"] for r in pts if r["noise"] == v]) for v in levels]
+                ax.plot(xs, f1, marker="o", label=name)
             ax.set_xscale("log")
             ax.set_title(f"{stage}, B={B}", fontsize=9)
             ax.set_ylim(-0.02, 1.02)

@@ -8,8 +8,9 @@ by hand:
     python benchmarks/gradient_leakage_tables.py --dir docs/results/gradient_leakage \
         --guide docs/gradient_leakage.md
 
-Knows the noise, top-k and DP-SGD sweeps of ``gradient_leakage_sweep.py`` and the federations
-of ``gradient_leakage_federated.py``.
+Knows the noise, top-k and DP-SGD sweeps of ``gradient_leakage_sweep.py``, the federations
+of ``gradient_leakage_federated.py`` and the mixed-type table of
+``gradient_leakage_tabular.py``.
 """
 
 from __future__ import annotations
@@ -34,31 +35,54 @@ def _table(header, rows):
 
 
 def _cells(rows):
-    """``{(stage, batch, setting): {attack: row}}`` in the order of the CSV."""
-    cells = defaultdict(dict)
+    """``{(stage, batch, setting): {attack: [row per node batch]}}`` in the order of the CSV.
+
+    A sweep run with ``--n-batches N`` has N rows per attack and cell (different node
+    records); earlier files have one.
+    """
+    cells = defaultdict(lambda: defaultdict(list))
     for r in rows:
-        cells[(r["stage"], int(r["batch_size"]), float(r["noise"]))][r["attack"]] = r
+        cells[(r["stage"], int(r["batch_size"]), float(r["noise"]))][r["attack"]].append(r)
     return cells
 
 
-def _f1_cell(r):
-    note = "closed form" if r["method"] == "analytic" else ""
-    seconds = float(r["cpu_seconds"])
-    return f"{float(r['f1']):.3f} ({seconds:.1f}{', ' + note if note else ''})"
+def _mean(rows, key):
+    return sum(float(r[key]) for r in rows) / len(rows)
+
+
+def _f1_cell(rows):
+    """Mean F1 over the cell's batches, with CPU seconds (and the closed form, if used)."""
+    note = "closed form" if all(r["method"] == "analytic" for r in rows) else ""
+    seconds = _mean(rows, "cpu_seconds")
+    return f"{_mean(rows, 'f1'):.3f} ({seconds:.1f}{', ' + note if note else ''})"
 
 
 def _summary(cells):
-    """One generated sentence: in how many cells the defense-aware attack is not worse."""
-    below = []
+    """Generated sentences: in how many cells (and node batches) the defense-aware attack
+    is not worse than the plain one."""
+    below, pairs, pairs_below = [], 0, 0
     for (stage, batch, setting), by in cells.items():
-        p, a = float(by[PLAIN]["f1"]), float(by[AWARE]["f1"])
+        p, a = _mean(by[PLAIN], "f1"), _mean(by[AWARE], "f1")
         if a < p - 1e-9:
             below.append(f"{stage}, batch {batch}, {setting:g}: {a:.4f} vs {p:.4f}")
+        plain = {r.get("batch", "0"): float(r["f1"]) for r in by[PLAIN]}
+        for r in by[AWARE]:
+            pairs += 1
+            pairs_below += float(r["f1"]) < plain[r.get("batch", "0")] - 1e-9
+    n_batches = max(len(by[AWARE]) for by in cells.values())
     text = (
         f"\nThe defense-aware attack's F1 is at least the plain attack's in "
         f"{len(cells) - len(below)} of {len(cells)} cells"
     )
-    return text + (f"; below it in: {'; '.join(below)}.\n" if below else ".\n")
+    if n_batches > 1:
+        text += f" (mean over {n_batches} node batches per cell)"
+    text += f"; below it in: {'; '.join(below)}.\n" if below else ".\n"
+    if n_batches > 1:
+        text += (
+            f"Batch by batch, it is at least the plain attack's in {pairs - pairs_below} "
+            f"of {pairs} attacks.\n"
+        )
+    return text
 
 
 def noise_table(rows):
@@ -66,7 +90,7 @@ def noise_table(rows):
     out = []
     for (stage, batch, noise), by in _cells(rows).items():
         cells = [
-            f"{float(by[a]['f1']):.2f} / {float(by[a]['accuracy']):.2f}"
+            f"{_mean(by[a], 'f1'):.2f} / {_mean(by[a], 'accuracy'):.2f}"
             for a in (unrelaxed, PLAIN, AWARE)
         ]
         out.append([stage, batch, f"{noise:g}", *cells])
@@ -78,7 +102,8 @@ def topk_table(rows):
     out = []
     for (stage, batch, frac), by in _cells(rows).items():
         p, a = by[PLAIN], by[AWARE]
-        diff = float(a["f1"]) - float(p["f1"])
+        diff = _mean(a, "f1") - _mean(p, "f1")
+        errors = [int(float(r["label_count_error"])) for r in a]
         out.append(
             [
                 stage,
@@ -87,11 +112,11 @@ def topk_table(rows):
                 _f1_cell(p),
                 _f1_cell(a),
                 f"{diff:+.4f}",
-                int(float(a["label_count_error"])),
+                max(errors),
             ]
         )
     header = ["stage", "batch", "pruned", "plain", "defense-aware", "aware - plain"]
-    return _table(header + ["label-count error"], out) + _summary(_cells(rows))
+    return _table(header + ["label-count error (max)"], out) + _summary(_cells(rows))
 
 
 def dpsgd_table(rows):
@@ -100,9 +125,9 @@ def dpsgd_table(rows):
     grid = defaultdict(dict)
     for (stage, batch, mult), by in cells.items():
         p, a = by[PLAIN], by[AWARE]
-        errors = {int(float(p["label_count_error"])), int(float(a["label_count_error"]))}
+        errors = {int(float(r["label_count_error"])) for r in (*p, *a)}
         grid[(stage, batch)][mult] = (
-            f"{float(p['f1']):.2f} / {float(a['f1']):.2f} "
+            f"{_mean(p, 'f1'):.2f} / {_mean(a, 'f1'):.2f} "
             f"({' / '.join(str(e) for e in sorted(errors))})"
         )
     header = ["stage", "batch"] + [f"multiplier {m:g}" for m in multipliers]
@@ -130,11 +155,70 @@ def federated_table(rows):
     return _table(header, out)
 
 
+MIXED, SAME_SEARCH, IG = "mixed (this attack)", "cosine, same search", "inverting gradients"
+
+
+def tabular_table(rows):
+    """The mixed-type benchmark (``gradient_leakage_tabular.py``): mean over its batches,
+    with the goals at batch 8 and 32 judged per training stage."""
+    cells = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        cells[(int(r["epochs"]), int(r["batch_size"]))][r["attack"]].append(r)
+    present = [a for a in (MIXED, SAME_SEARCH, IG) if any(a in by for by in cells.values())]
+    out, goals = [], []
+    for (epochs, batch), by in cells.items():
+        stage = "untrained" if epochs == 0 else f"{epochs} epochs"
+        mixed = by[MIXED]
+        auc = [float(r["confidence_auc"]) for r in mixed if r["confidence_auc"] not in ("", "nan")]
+        auc = [v for v in auc if v == v]
+        out.append(
+            [
+                stage,
+                batch,
+                *(f"{_mean(by[a], 'accuracy'):.3f}" if by[a] else "" for a in present),
+                f"{_mean(mixed, 'random_accuracy'):.3f}",
+                f"{_mean(mixed, 'mode_accuracy'):.3f}",
+                f"{sum(auc) / len(auc):.2f}" if auc else "n/a (no wrong feature)",
+                " / ".join(f"{_mean(by[a], 'cpu_seconds'):.0f}" if by[a] else "" for a in present),
+            ]
+        )
+        this = _mean(mixed, "accuracy")
+        if batch == 8:
+            verdict = "met" if this >= 0.95 else "missed"
+            goals.append(f"- {stage}, batch 8, at least 0.95: {this:.3f}, **{verdict}**")
+        if batch == 32:
+            for name, label in ((IG, "Inverting Gradients"), (SAME_SEARCH, "cosine, same search")):
+                if by[name]:
+                    gap = this - _mean(by[name], "accuracy")
+                    verdict = "met" if gap >= 0.10 else "missed"
+                    goals.append(
+                        f"- {stage}, batch 32, 10 points above {label}: {gap:+.3f}, **{verdict}**"
+                    )
+            gap = this - _mean(mixed, "random_accuracy")
+            verdict = "met" if gap >= 0.10 else "missed"
+            goals.append(
+                f"- {stage}, batch 32, 10 points above random records: {gap:+.3f}, **{verdict}**"
+            )
+    columns = {MIXED: "this attack (mixed)", SAME_SEARCH: "cosine, same search"}
+    columns[IG] = "Inverting Gradients"
+    short = {**columns, IG: "IG"}
+    header = ["stage", "batch", *(columns[a] for a in present), "random records", "mode"]
+    header += ["confidence AUC", "CPU s (" + " / ".join(short[a] for a in present) + ")"]
+    n_batches = max(len(by[MIXED]) for by in cells.values())
+    return (
+        _table(header, out)
+        + f"\nShare of features right, mean over {n_batches} batches per cell. Goals:\n\n"
+        + "\n".join(goals)
+        + "\n"
+    )
+
+
 TABLES = {
     "gradient_leakage_sweep": noise_table,
     "gradient_leakage_sweep_topk": topk_table,
     "gradient_leakage_sweep_dpsgd": dpsgd_table,
     "gradient_leakage_federated": federated_table,
+    "gradient_leakage_tabular": tabular_table,
 }
 
 

@@ -4,14 +4,21 @@ The table is the 1996 American National Election Study extract that statsmodels 
 (944 voters; six categorical answers one-hot encoded, three continuous columns
 standardised; label: the vote), installed with ``pip install 'skfedmia[tabular]'``. A node
 sends the mean gradient of a batch through the paper's MLP (one hidden layer of 128 tanh
-units, untrained or after training on the public rows). Three reconstructions per batch:
+units, untrained or after training on the public rows). Reconstructions per batch:
 
 * ``mixed (this attack)``: ``GradientInversionAttack(layout=...)``, softmax relaxation of
   every one-hot group, continuous columns kept in range, the prior fitted on public rows;
-* ``inverting gradients``: cosine matching of unconstrained records (``prior="none"``),
-  snapped to one-hot groups only for scoring;
+* ``cosine, same search``: the same search (restarts, Adam, then L-BFGS) matching the
+  cosine of unconstrained records (``prior="none"``), with no mixed handling: what the
+  attack gains from the layout alone;
+* ``inverting gradients``: Inverting Gradients as Geiping et al. (2020) publish it:
+  cosine matching of unconstrained records from random starts, Adam only (learning rate
+  0.1, decayed, 4,800 iterations, their default budget), no L-BFGS stage;
 * ``random records``: rows drawn at random from the public rows (the baseline of
   :func:`~skfedmia.attacks.gradient_leakage.tabular_scores`).
+
+The two cosine attacks are snapped to one-hot groups only for scoring. All three recover
+the labels from the gradient the same way and keep the better half of their restarts.
 
 Scores: share of features right after matching records (categorical exact, continuous
 within 0.25 standard deviations), CPU seconds per reconstruction, and the AUC of the
@@ -40,6 +47,9 @@ from skfedmia.attacks.gradient_leakage import (
 from skfedmia.attacks.gradient_leakage._tabular_data import load_anes96_encoded
 from skfedmia.neural_net import MLPModule
 
+#: Adam iterations of Inverting Gradients' published default configuration
+IG_ITERATIONS = 4_800
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -53,9 +63,11 @@ def main(argv=None):
     torch.set_num_threads(max(1, args.threads))
     if args.quick:
         attack_kw = dict(n_restarts=2, max_iter=200, refine_iter=50)
+        ig_kw = dict(n_restarts=2, max_iter=300, refine_iter=0)
         args.n_batches = 1
     else:
         attack_kw = {}  # the attack's defaults
+        ig_kw = dict(max_iter=IG_ITERATIONS, refine_iter=0)
 
     X, y, layout, _ = load_anes96_encoded()
     order = np.random.RandomState(0).permutation(len(X))
@@ -75,7 +87,10 @@ def main(argv=None):
                 g = compute_gradient(model, Xb, yb)
                 attacks = {
                     "mixed (this attack)": GradientInversionAttack(layout=layout, **attack_kw),
-                    "inverting gradients": GradientInversionAttack(prior="none", **attack_kw),
+                    "cosine, same search": GradientInversionAttack(prior="none", **attack_kw),
+                    "inverting gradients": GradientInversionAttack(
+                        prior="none", learning_rate=0.1, **ig_kw
+                    ),
                 }
                 for name, gia in attacks.items():
                     gia.set_params(random_state=b).fit(X_pub)

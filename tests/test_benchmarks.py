@@ -53,3 +53,68 @@ def test_grid_timings_sums_a_runs_cells(tmp_path):
         [sys.executable, str(script), str(tmp_path / "nowhere")], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "timings.csv does not exist" in bad.stderr
+
+
+def _leakage_tables():
+    import importlib.util
+
+    path = SCRIPT.parent / "gradient_leakage_tables.py"
+    spec = importlib.util.spec_from_file_location("gradient_leakage_tables", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_leakage_tables_average_node_batches_and_count_pairs():
+    tables = _leakage_tables()
+
+    def row(attack, batch, f1):
+        return dict(
+            stage="untrained",
+            batch_size="8",
+            batch=str(batch),
+            noise="0.5",
+            attack=attack,
+            method="gradient",
+            f1=str(f1),
+            cpu_seconds="2.0",
+            label_count_error="0",
+        )
+
+    # the aware attack loses the first batch by 0.02 and wins the second by 0.04
+    rows = [row(tables.PLAIN, 0, 0.90), row(tables.AWARE, 0, 0.88)]
+    rows += [row(tables.PLAIN, 1, 0.70), row(tables.AWARE, 1, 0.74)]
+    text = tables.topk_table(rows)
+    assert "| untrained | 8 | 50% | 0.800 (2.0) | 0.810 (2.0) | +0.0100 | 0 |" in text
+    assert "at least the plain attack's in 1 of 1 cells (mean over 2 node batches" in text
+    assert "Batch by batch, it is at least the plain attack's in 1 of 2 attacks." in text
+    # one batch per cell (the files written before --n-batches): no batch sentence
+    one = tables.topk_table([row(tables.PLAIN, 0, 0.9), row(tables.AWARE, 0, 0.8)])
+    assert "below it in: untrained, batch 8, 0.5: 0.8000 vs 0.9000." in one
+    assert "Batch by batch" not in one
+
+
+def test_leakage_tables_judge_the_mixed_type_goals():
+    tables = _leakage_tables()
+
+    def row(attack, batch_size, accuracy):
+        return dict(
+            epochs="0",
+            batch_size=str(batch_size),
+            attack=attack,
+            accuracy=str(accuracy),
+            random_accuracy="0.45",
+            mode_accuracy="0.3",
+            confidence_auc="0.9",
+            cpu_seconds="10",
+        )
+
+    rows = [row(tables.MIXED, 8, 0.96), row(tables.IG, 8, 0.9), row(tables.SAME_SEARCH, 8, 0.95)]
+    rows += [row(tables.MIXED, 32, 0.70), row(tables.IG, 32, 0.55)]
+    rows += [row(tables.SAME_SEARCH, 32, 0.65)]
+    text = tables.tabular_table(rows)
+    assert "- untrained, batch 8, at least 0.95: 0.960, **met**" in text
+    assert "batch 32, 10 points above Inverting Gradients: +0.150, **met**" in text
+    assert "batch 32, 10 points above cosine, same search: +0.050, **missed**" in text
+    assert "batch 32, 10 points above random records: +0.250, **met**" in text
+
