@@ -226,6 +226,82 @@ def case_mlp_epoch(args):
     return rows
 
 
+def case_sparse_input(args):
+    """The paper's MLP trained by a plain torch loop, its first layer dense as always or
+    computed from the binary inputs' ones (an embedding-bag sum of weight columns: the same
+    function up to float rounding). Measures what a sparse first layer would save on
+    purchase-like rows (about 7% ones); skfedmia does not use it (see docs/benchmarks.md).
+    """
+    import torch
+
+    from skfedmia.neural_net import MLPModule
+    from skfedmia.utils import resolve_device
+
+    device = resolve_device(args.device)
+    X, y = _data(3333)
+    Xt = torch.as_tensor(X, device=device)
+    yt = torch.as_tensor(y, device=device)
+    # the rows' ones as (column, row) pairs, sorted by row: a batch's bags are gathered
+    # with index arithmetic, no Python loop over rows
+    rows_of, cols = torch.nonzero(Xt, as_tuple=True)
+    counts = torch.bincount(rows_of, minlength=len(Xt))
+    starts = torch.cumsum(counts, 0) - counts
+    epochs = args.epochs
+
+    def loop(sparse):
+        torch.manual_seed(0)
+        model = MLPModule(600, 100, (128,), "tanh", 0.2).to(device)
+        first, rest = model.layers[0], model.layers[1:]  # Linear, then the rest
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+
+        def forward(idx):
+            if not sparse:
+                return model(Xt[idx])
+            n = counts[idx]
+            offsets = torch.cumsum(n, 0) - n
+            within = torch.arange(int(n.sum()), device=device) - torch.repeat_interleave(offsets, n)
+            flat = cols[torch.repeat_interleave(starts[idx], n) + within]
+            h = (
+                torch.nn.functional.embedding_bag(flat, first.weight.T, offsets, mode="sum")
+                + first.bias
+            )
+            return rest(h)
+
+        def run():
+            model.train()
+            for _ in range(epochs):
+                order = torch.randperm(len(Xt)).to(device)
+                for start in range(0, len(Xt), 128):
+                    idx = order[start : start + 128]
+                    opt.zero_grad()
+                    loss = torch.nn.functional.cross_entropy(forward(idx), yt[idx])
+                    loss.backward()
+                    opt.step()
+
+        return run, model, first, rest
+
+    dense_run, model, first, rest = loop(False)
+    # the sparse path computes the same function: check it on one batch before timing
+    sparse_run, s_model, s_first, s_rest = loop(True)
+    s_model.eval()
+    with torch.no_grad():
+        idx = torch.arange(128, device=device)
+        n = counts[idx]
+        offsets = torch.cumsum(n, 0) - n
+        bag = torch.nn.functional.embedding_bag(
+            torch.cat([cols[starts[i] : starts[i] + counts[i]] for i in idx.tolist()]),
+            s_first.weight.T,
+            offsets,
+            mode="sum",
+        )
+        dense_h = Xt[idx] @ s_first.weight.T
+        assert torch.allclose(bag, dense_h, atol=1e-5), "embedding-bag first layer differs"
+    variants = {"dense first layer": dense_run, "embedding-bag first layer": sparse_run}
+    for run in variants.values():  # warm-up
+        run()
+    return _paired(variants, args.repeats, device, epochs, "ms_per_epoch", "dense first layer")
+
+
 def case_ensemble(args, K):
     import torch
     from sklearn.base import clone
@@ -634,6 +710,8 @@ def run_case(args):
     torch.set_num_threads(args.threads)
     if args.case == "mlp_epoch":
         rows = case_mlp_epoch(args)
+    elif args.case == "sparse_input":
+        rows = case_sparse_input(args)
     elif args.case.startswith("ensemble_"):
         rows = case_ensemble(args, int(args.case.split("_")[1]))
     elif args.case == "reproduce_quick":

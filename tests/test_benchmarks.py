@@ -118,3 +118,21 @@ def test_leakage_tables_judge_the_mixed_type_goals():
     assert "batch 32, 10 points above cosine, same search: +0.050, **missed**" in text
     assert "batch 32, 10 points above random records: +0.250, **met**" in text
 
+
+def test_grid_floor_counts_the_row_epochs_of_a_cell():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("grid_timings", SCRIPT.parent / "grid_timings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pools = (10_000, 20_000, 5_000)
+    central = {"kind": "centralized", "n_shadow_models": 10, "epochs": 100}
+    # the target on 10,000 rows; ten shadows of 10,000 rows (half the 20,000-row pool)
+    assert module.row_epochs(central, pools) == {"single": 1_000_000, "stacked": 10_000_000}
+    fed = {"kind": "federated", "n_shadow_models": 10, "n_nodes": 3, "local_epochs": 100}
+    fed["n_cycles"] = 5
+    # the federation and the monitor's shadow federation: 10,000 rows x 100 epochs x 5
+    # cycles each; ten shadows of one node's 3,333 rows for 100 epochs
+    assert module.row_epochs(fed, pools) == {"single": 10_000_000, "stacked": 3_333_000}
+    # a short pool shrinks the shadow federation: 6,000 rows less 2,000 held back
+    assert module.row_epochs(fed, (10_000, 6_000, 5_000))["single"] == 5_000_000 + 2_000_000
