@@ -342,3 +342,20 @@ def test_bases_are_abstract_and_every_attack_declares_its_constraints():
         assert issubclass(cls, BaseShadowModelAttack)
         params = set(cls().get_params(deep=False))
         assert params == set(cls._parameter_constraints), cls.__name__
+
+
+def test_a_shadow_of_one_label_is_refused_with_the_remedy():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 3)
+    y = (X[:, 0] > 0.5).astype(int)
+    target = LogisticRegression().fit(X[:40], y[:40])
+    # four attacker rows of which three share a label: some 2-row shadow gets one label
+    X_pool, y_pool = np.r_[X[y == 0][:3], X[y == 1][:1]], np.r_[0, 0, 0, 1]
+    with pytest.raises(
+        ValueError, match="single label \\(0\\).*cannot be trained.*Pass more attacker rows"
+    ):
+        MembershipInferenceAttack(
+            target, shadow_estimator=LogisticRegression(), n_shadow_models=4, random_state=0
+        ).fit(X_pool, y_pool)

@@ -112,7 +112,19 @@ def _is_dask_backend() -> bool:
 
 
 def _fit_one(shadow, X, y, indices):
-    return shadow.fit(take_rows(X, indices), y[indices])
+    try:
+        return shadow.fit(take_rows(X, indices), y[indices])
+    except ValueError as error:
+        labels = np.unique(y[indices])
+        if len(labels) > 1:
+            raise
+        # a small or skewed pool can leave a model's rows with one label, which most
+        # classifiers refuse deep inside their fit: say what happened and what helps
+        raise ValueError(
+            f"a shadow or reference model's {len(indices)} training rows hold a single "
+            f"label ({labels.tolist()[0]!r}), and {type(shadow).__name__} cannot be trained "
+            f"on one ({error}). Pass more attacker rows, or a larger shadow_size."
+        ) from error
 
 
 def fit_shadow_models(template, X, y, train_indices, seeds, classes, *, n_jobs, verbose, desc):
