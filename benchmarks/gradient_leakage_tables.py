@@ -63,12 +63,13 @@ def _summary(cells):
     below, pairs, pairs_below = [], 0, 0
     for (stage, batch, setting), by in cells.items():
         p, a = _mean(by[PLAIN], "f1"), _mean(by[AWARE], "f1")
-        if a < p - 1e-9:
-            below.append(f"{stage}, batch {batch}, {setting:g}: {a:.4f} vs {p:.4f}")
         plain = {r.get("batch", "0"): float(r["f1"]) for r in by[PLAIN]}
-        for r in by[AWARE]:
-            pairs += 1
-            pairs_below += float(r["f1"]) < plain[r.get("batch", "0")] - 1e-9
+        diffs = [float(r["f1"]) - plain[r.get("batch", "0")] for r in by[AWARE]]
+        if a < p - 1e-9:
+            text = f"{stage}, batch {batch}, {setting:g}: {a:.4f} vs {p:.4f}"
+            below.append(text + _paired_interval(diffs))
+        pairs += len(diffs)
+        pairs_below += sum(d < -1e-9 for d in diffs)
     n_batches = max(len(by[AWARE]) for by in cells.values())
     text = (
         f"\nThe defense-aware attack's F1 is at least the plain attack's in "
@@ -83,6 +84,21 @@ def _summary(cells):
             f"of {pairs} attacks.\n"
         )
     return text
+
+
+def _paired_interval(diffs):
+    """`` (difference -0.002, 95% interval [-0.008, 0.004] over 4 batches)``, or ``""``."""
+    if len(diffs) < 2:
+        return ""
+    from scipy import stats
+
+    mean = sum(diffs) / len(diffs)
+    sd = (sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)) ** 0.5
+    half = stats.t.ppf(0.975, len(diffs) - 1) * sd / len(diffs) ** 0.5
+    return (
+        f" (difference {mean:+.4f}, 95% interval [{mean - half:+.4f}, {mean + half:+.4f}] "
+        f"over {len(diffs)} batches)"
+    )
 
 
 def noise_table(rows):
