@@ -4,9 +4,9 @@ Setting (per seed): 1,200 target training rows (members), 1,200 other rows (non-
 the remaining 2,610 rows the attacker's pool; the target is the paper's MLP
 (``TorchMLPClassifier()`` defaults: 128 tanh units, dropout 0.2, Adam lr 1e-3, 100
 epochs). Attacks run with their defaults unless named: the shadow attack (10 shadows), with
-``per_class``, the loss threshold (1 shadow), LiRA offline and online (16 references), RMIA
-offline (1, 4, 16 references). For each: AUC, accuracy, TPR at 1% and 0.1% FPR with their
-95% intervals, and the wall and CPU seconds of ``fit`` + ``decision_function`` +
+``per_class``, the loss threshold (1 shadow), LiRA offline and online (16 references; offline
+also with 4), RMIA offline (1, 4, 16 references). For each: AUC, accuracy, TPR at 1% and
+0.1% FPR with their 95% intervals, and the wall and CPU seconds of ``fit`` + ``decision_function`` +
 ``predict`` on one thread.
 
 Prints the mean +- sd over the seeds, checks the targets, and writes
@@ -71,6 +71,10 @@ def attacks(target, seed):
         "shadow, per_class": (MembershipInferenceAttack(target, per_class=True, **common), False),
         "loss threshold": (ThresholdAttack(target, signal="loss", **common), False),
         "LiRA offline, 16 refs": (LikelihoodRatioAttack(target, **common), False),
+        "LiRA offline, 4 refs": (
+            LikelihoodRatioAttack(target, n_shadow_models=4, **common),
+            False,
+        ),
         "LiRA offline one-sided, 16 refs": (
             LikelihoodRatioAttack(target, offline_method="one-sided", **common),
             False,
