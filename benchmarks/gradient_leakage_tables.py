@@ -185,8 +185,8 @@ def tabular_table(rows):
     for (epochs, batch), by in cells.items():
         stage = "untrained" if epochs == 0 else f"{epochs} epochs"
         mixed = by[MIXED]
-        auc = [float(r["confidence_auc"]) for r in mixed if r["confidence_auc"] not in ("", "nan")]
-        auc = [v for v in auc if v == v]
+        # undefined (empty or NaN) where every feature was right
+        auc = [v for v in (float(r["confidence_auc"] or "nan") for r in mixed) if v == v]
         out.append(
             [
                 stage,

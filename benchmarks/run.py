@@ -149,6 +149,22 @@ def _paired(variants, repeats, device, per, unit, base_name, base_of=None):
 
 
 # ---------------------------------------------------------------------------- cases
+def _plain_epochs(model, opt, forward, yt, epochs):
+    """A plain torch training loop: shuffled batches of 128, ``forward(indices)`` gives the
+    logits of those rows."""
+    import torch
+
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(yt)).to(yt.device)
+        for start in range(0, len(yt), 128):
+            idx = order[start : start + 128]
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(forward(idx), yt[idx])
+            loss.backward()
+            opt.step()
+
+
 def case_mlp_epoch(args):
     import numpy as np
     import torch
@@ -173,18 +189,7 @@ def case_mlp_epoch(args):
         model = MLPModule(600, 100, (128,), "tanh", 0.2).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, **({"fused": True} if fused else {}))
 
-        def run():
-            model.train()
-            for _ in range(epochs):
-                order = torch.randperm(len(Xt)).to(device)
-                for start in range(0, len(Xt), 128):
-                    idx = order[start : start + 128]
-                    opt.zero_grad()
-                    loss = torch.nn.functional.cross_entropy(model(Xt[idx]), yt[idx])
-                    loss.backward()
-                    opt.step()
-
-        return run
+        return lambda: _plain_epochs(model, opt, lambda idx: model(Xt[idx]), yt, epochs)
 
     ours = TorchMLPClassifier(max_epochs=1, device=args.device, random_state=0)
     ours.partial_fit(X, y, epochs=1)
@@ -267,18 +272,7 @@ def case_sparse_input(args):
             )
             return rest(h)
 
-        def run():
-            model.train()
-            for _ in range(epochs):
-                order = torch.randperm(len(Xt)).to(device)
-                for start in range(0, len(Xt), 128):
-                    idx = order[start : start + 128]
-                    opt.zero_grad()
-                    loss = torch.nn.functional.cross_entropy(forward(idx), yt[idx])
-                    loss.backward()
-                    opt.step()
-
-        return run, model, first, rest
+        return lambda: _plain_epochs(model, opt, forward, yt, epochs), model, first, rest
 
     dense_run, model, first, rest = loop(False)
     # the sparse path computes the same function: check it on one batch before timing

@@ -80,6 +80,32 @@ def _device(text: str) -> str:
     return text
 
 
+def _add_cell_options(parser):
+    """--n-jobs, --threads and --scheduler: how a command spreads its cells."""
+    parser.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=-1,
+        help="cells computed at once; -1: all cores (default: %(default)s). "
+        "Each cell's numbers are the same however many run at once",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_at_least(1),
+        default=1,
+        help="torch threads per cell (small MLPs are fastest on 1; default: %(default)s); "
+        "cells at once are capped so that n-jobs x threads fits the cores",
+    )
+    parser.add_argument(
+        "--scheduler",
+        type=_address,
+        default=None,
+        metavar="ADDRESS",
+        help="compute the cells on this Dask cluster (e.g. tcp://10.0.0.5:8786; needs "
+        "the 'dask' extra); --n-jobs then caps the cells at once",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="skfedmia",
@@ -157,28 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="attack input: the paper's probability vector and label (default), or 'full' "
         "(plus the logit-scaled confidence, beyond the paper)",
     )
-    rep.add_argument(
-        "--n-jobs",
-        type=_n_jobs,
-        default=-1,
-        help="cells computed at once; -1: all cores (default: %(default)s). "
-        "Each cell's numbers are the same however many run at once",
-    )
-    rep.add_argument(
-        "--threads",
-        type=_at_least(1),
-        default=1,
-        help="torch threads per cell (small MLPs are fastest on 1; default: %(default)s); "
-        "cells at once are capped so that n-jobs x threads fits the cores",
-    )
-    rep.add_argument(
-        "--scheduler",
-        type=_address,
-        default=None,
-        metavar="ADDRESS",
-        help="compute the cells on this Dask cluster (e.g. tcp://10.0.0.5:8786; needs "
-        "the 'dask' extra); --n-jobs then caps the cells at once",
-    )
+    _add_cell_options(rep)
     rep.add_argument("--out", default="results", help="output folder (default: %(default)s)")
     rep.add_argument(
         "--force",
@@ -227,13 +232,6 @@ def _register_mitigate(sub):
         help="DP-SGD strengths as target epsilons, e.g. '1 4 16' (default: noise multipliers)",
     )
     p.add_argument(
-        "--n-jobs",
-        type=_n_jobs,
-        default=-1,
-        help="cells computed at once; -1: all cores (default: %(default)s). Each cell's "
-        "numbers are the same however many run at once",
-    )
-    p.add_argument(
         "--device",
         type=_device,
         default="auto",
@@ -241,21 +239,7 @@ def _register_mitigate(sub):
     )
     p.add_argument("--out", default="results/mitigation", help="output folder")
     p.add_argument("--quick", action="store_true", help="the few-minutes preset (Location)")
-    p.add_argument(
-        "--threads",
-        type=_at_least(1),
-        default=1,
-        help="torch threads per cell (default: %(default)s); cells at once are capped so "
-        "that n-jobs x threads fits the cores",
-    )
-    p.add_argument(
-        "--scheduler",
-        type=_address,
-        default=None,
-        metavar="ADDRESS",
-        help="compute the cells on this Dask cluster (e.g. tcp://10.0.0.5:8786; needs "
-        "the 'dask' extra); --n-jobs then caps the cells at once",
-    )
+    _add_cell_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(error=p.error)
     return p
