@@ -53,6 +53,11 @@ def test_grid_timings_sums_a_runs_cells(tmp_path):
         [sys.executable, str(script), str(tmp_path / "nowhere")], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "timings.csv does not exist" in bad.stderr
+    # --floor counts the cells from the run's config.json, and says so when it is missing
+    no_config = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), "--floor"], capture_output=True, text=True
+    )
+    assert no_config.returncode == 2 and "config.json does not exist" in no_config.stderr
 
 
 def _leakage_tables():
