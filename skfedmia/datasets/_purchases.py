@@ -29,9 +29,51 @@ CALIBRATIONS = {
         n_groups=40, density=0.11, zipf_exponent=0.8, taste_strength=0.6, mixing=0.3, own_taste=0.5
     ),
     5_000: dict(
-        n_groups=40, density=0.08, zipf_exponent=0.8, taste_strength=0.6, mixing=0.3, own_taste=0.0
+        n_groups=40,
+        density=0.08,
+        zipf_exponent=0.8,
+        taste_strength=0.6,
+        mixing=0.3,
+        own_taste=0.0,
+        label_taste=0.0,
     ),
 }
+#: Calibrated default of ``label_taste`` where it depends on the class count (calibrations
+#: without an entry here give one value in ``CALIBRATIONS``): ``(n_classes, value)`` points,
+#: linear in ``log(n_classes)`` between them and constant beyond the first and the last.
+#: At 10,000 rows, k-means' ten clusters of the observed rows have wide margins (the paper's
+#: MLP scored 0.84 to 0.99 on them whatever the other knobs, against the paper's 0.781);
+#: labelling partly on the customers' tastes brings 10 classes to the paper while 20 classes
+#: and more keep their calibrated labels.
+LABEL_TASTE = {10_000: ((10, 0.35), (20, 0.0))}
+
+
+def calibrated_label_taste(n_classes, calibrated_for=10_000):
+    """The calibrated default of :func:`make_purchases`' ``label_taste`` at ``n_classes``.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes.
+    calibrated_for : {10_000, 5_000}, default=10_000
+        Training-set size of the calibration.
+
+    Returns
+    -------
+    float
+        The weight of the customers' tastes in the vectors that k-means labels.
+
+    Examples
+    --------
+    >>> from skfedmia.datasets._purchases import calibrated_label_taste
+    >>> calibrated_label_taste(10), calibrated_label_taste(20), calibrated_label_taste(100)
+    (0.35, 0.0, 0.0)
+    """
+    if "label_taste" in CALIBRATIONS[calibrated_for]:
+        return float(CALIBRATIONS[calibrated_for]["label_taste"])
+    points = LABEL_TASTE[calibrated_for]
+    x = np.log([c for c, _ in points])
+    return float(np.interp(np.log(n_classes), x, [v for _, v in points]))
 
 
 def _check_int(value, name, minimum):
@@ -147,6 +189,7 @@ def make_purchases(
     taste_strength=None,
     mixing=None,
     own_taste=None,
+    label_taste=None,
     return_X_y=True,
     as_frame=False,
     random_state=None,
@@ -167,7 +210,9 @@ def make_purchases(
     4. As for the real Purchases data (Shokri et al., 2017; Pustozerova & Mayer, 2020), labels
        are not the latent groups: the rows are clustered with k-means into ``n_classes``
        clusters (:func:`relabel_kmeans`), so class sizes are uneven, with a few very small and
-       very large classes.
+       very large classes. With ``label_taste > 0`` k-means clusters each customer's
+       purchases blended with their taste (their expected purchases), so that a label is not
+       entirely determined by the purchases the model sees.
 
     The knobs' defaults are calibrated (``calibrated_for``) so that the paper's centralized
     baseline is recognisable: the paper's MLP (``TorchMLPClassifier()``: 600-128 tanh,
@@ -208,6 +253,16 @@ def make_purchases(
         Spread (log scale) of every customer's own taste around their group's; larger
         values spread customers within their group and make the task harder, most at few
         classes (0 in the 5,000-row calibration).
+    label_taste : float in [0, 1], default=None
+        Weight of every customer's taste (their expected purchases) against their observed
+        purchases in the vectors k-means labels: ``(1 - label_taste) * X + label_taste *
+        P(bought)``. 0 labels the observed rows, as the real data were labelled; larger values
+        make the label less a function of the observed row, a harder task. Only the labels
+        change; ``X`` is the same for every value. Calibrated default: 0.35 at 10 classes or
+        fewer, 0 at 20 classes or more, linear in ``log(n_classes)`` between
+        (:func:`calibrated_label_taste`); 0 in the 5,000-row calibration. At 10,000 rows the
+        observed rows' ten k-means clusters have wide margins that no setting of the other
+        knobs narrowed to the paper's 10-class accuracy.
     return_X_y : bool, default=True
         If True, return ``(X, y)``; else a :class:`~sklearn.utils.Bunch`.
     as_frame : bool, default=False
@@ -266,12 +321,15 @@ def make_purchases(
     taste_strength = preset["taste_strength"] if taste_strength is None else taste_strength
     mixing = preset["mixing"] if mixing is None else mixing
     own_taste = preset["own_taste"] if own_taste is None else own_taste
+    if label_taste is None:
+        label_taste = calibrated_label_taste(n_classes, calibrated_for)
     n_groups = _check_int(n_groups, "n_groups", 1)
     density = _check_float(density, "density", 0.0, 1.0, low_open=True, high_open=True)
     zipf_exponent = _check_float(zipf_exponent, "zipf_exponent", 0.0, np.inf, high_open=True)
     taste_strength = _check_float(taste_strength, "taste_strength", 0.0, np.inf, high_open=True)
     mixing = _check_float(mixing, "mixing", 0.0, 1.0)
     own_taste = _check_float(own_taste, "own_taste", 0.0, np.inf, high_open=True)
+    label_taste = _check_float(label_taste, "label_taste", 0.0, 1.0)
 
     rng = check_random_state(random_state)
     # 1. Zipf-like product popularity, products in random order.
@@ -298,8 +356,10 @@ def make_purchases(
     # P(bought) = 1 - exp(-rate * activity): close to rate * activity when small, never > 1.
     prob = -np.expm1(-rate * activity[:, None])
     X = (rng.random_sample((n_samples, n_features)) < prob).astype(np.float32)
-    # 4. Labels by k-means, as for the real data.
-    y = relabel_kmeans(X, n_classes, random_state=draw_seed(rng))
+    # 4. Labels by k-means, as for the real data; with label_taste, of the purchases blended
+    #    with the customers' expected purchases (no further draws: X is the same either way).
+    labelled = X if label_taste == 0 else (1.0 - label_taste) * X + label_taste * prob
+    y = relabel_kmeans(labelled, n_classes, random_state=draw_seed(rng))
 
     feature_names = [f"product_{j}" for j in range(n_features)]
     descr = (

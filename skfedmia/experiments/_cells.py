@@ -76,6 +76,22 @@ def _target(config, epochs, seed):
     )
 
 
+def data_fields(dataset: str, n_classes: int) -> dict:
+    """Spec fields for the data of a cell, beyond its data set, class count and seed.
+
+    Purchases-like labels at fewer than 20 classes are k-means clusters of the rows blended
+    with the customers' tastes (``make_purchases``' ``label_taste``); its value enters the
+    spec, so cells stored with the earlier labels (``label_taste`` 0) are never read back
+    as these. Where the value is 0 nothing is added, and stored cells keep their keys.
+    """
+    if dataset != "purchases-like":
+        return {}
+    from ..datasets._purchases import calibrated_label_taste
+
+    value = calibrated_label_taste(n_classes)
+    return {"label_taste": value} if value > 0 else {}
+
+
 def iter_cells(config: ReproductionConfig):
     """The cells of a configuration, centralized baselines first.
 
@@ -98,6 +114,7 @@ def iter_cells(config: ReproductionConfig):
             yield {
                 "kind": "centralized",
                 **common,
+                **data_fields(config.dataset, c),
                 "n_classes": c,
                 "seed": seed,
                 "epochs": config.centralized_epochs,
@@ -109,6 +126,7 @@ def iter_cells(config: ReproductionConfig):
                     yield {
                         "kind": "federated",
                         **common,
+                        **data_fields(config.dataset, c),
                         "n_classes": c,
                         "seed": seed,
                         "n_nodes": nodes,

@@ -391,6 +391,8 @@ def iter_mitigation_cells(config: MitigationConfig):
 
     ``peer_to_peer`` adds no cell: it is read off the undefended cells.
     """
+    from ._cells import data_fields
+
     base = (config.n_cycles, config.local_epochs)
     common = {
         "kind": "mitigation",
@@ -398,6 +400,7 @@ def iter_mitigation_cells(config: MitigationConfig):
         "data_path": config.data_path,
         "pools": config.pools(),
         "n_classes": config.n_classes,
+        **data_fields(config.dataset, config.n_classes),
         "n_shadow_models": config.n_shadow_models,
         "n_eval": config.n_eval,
         "batch_size": config.batch_size,
