@@ -149,3 +149,18 @@ def test_grid_floor_counts_the_row_epochs_of_a_cell():
     assert module.row_epochs(fed, pools) == {"single": 10_000_000, "stacked": 3_333_000}
     # a short pool shrinks the shadow federation: 6,000 rows less 2,000 held back
     assert module.row_epochs(fed, (10_000, 6_000, 5_000))["single"] == 5_000_000 + 2_000_000
+
+
+def test_purchases_calibration_prints_each_seed_beside_the_paper():
+    script = SCRIPT.parent / "purchases_calibration.py"
+    cmd = [sys.executable, str(script), "--classes", "10", "--seeds", "0", "1"]
+    cmd += ["--epochs", "1", "--n-train", "600"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    row = [line for line in proc.stdout.splitlines() if line.startswith("| 10 |")]
+    assert len(row) == 1
+    cells = [c.strip() for c in row[0].strip("|").split("|")]
+    per_seed = [float(v) for v in cells[3].split(" / ")]
+    assert len(per_seed) == 2
+    assert abs(float(cells[2]) - sum(per_seed) / 2) <= 1e-3  # the mean, up to rounding
+    assert cells[4] == "0.781"  # the paper's 10-class test accuracy

@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from skfedmia.datasets import make_purchases, relabel_kmeans
-from skfedmia.datasets._purchases import CALIBRATIONS, DENSITY_RANGE
+from skfedmia.datasets._purchases import (
+    CALIBRATIONS,
+    DENSITY_RANGE,
+    calibrated_label_taste,
+)
 
 
 @pytest.fixture(scope="module")
@@ -125,13 +129,7 @@ PAPER_TEST_ACCURACY = {10: 0.781, 20: 0.726, 50: 0.645, 100: 0.567}
 @pytest.mark.parametrize(
     "n_classes",
     [
-        pytest.param(
-            10,
-            marks=pytest.mark.xfail(
-                reason="measured 0.836 against the paper's 0.781 (+0.055): just outside",
-                strict=False,
-            ),
-        ),
+        10,
         20,
         50,
         100,
@@ -154,3 +152,40 @@ def test_the_earlier_calibration_stays_available():
     assert not np.array_equal(new[0], old[0])
     with pytest.raises(ValueError, match="calibrated_for"):
         make_purchases(n_samples=500, calibrated_for=7_000)
+
+
+def test_label_taste_changes_the_labels_only():
+    """Labelling on the customers' tastes leaves X as it was and moves some labels."""
+    X0, y0 = make_purchases(n_samples=1500, n_classes=10, label_taste=0.0, random_state=3)
+    X1, y1 = make_purchases(n_samples=1500, n_classes=10, label_taste=0.5, random_state=3)
+    assert np.array_equal(X0, X1)
+    assert not np.array_equal(y0, y1)
+    assert np.array_equal(np.unique(y1), np.arange(10))
+    # the default at 10 classes is the calibrated weight, given explicitly it is the same
+    default = make_purchases(n_samples=1500, n_classes=10, random_state=3)
+    explicit = make_purchases(
+        n_samples=1500, n_classes=10, label_taste=calibrated_label_taste(10), random_state=3
+    )
+    assert np.array_equal(default[1], explicit[1]) and not np.array_equal(default[1], y0)
+    # from 20 classes on the labels are those of the observed rows
+    assert np.array_equal(
+        make_purchases(n_samples=1500, n_classes=20, random_state=3)[1],
+        make_purchases(n_samples=1500, n_classes=20, label_taste=0.0, random_state=3)[1],
+    )
+
+
+def test_label_taste_calibration_by_class_count():
+    assert calibrated_label_taste(10) == pytest.approx(0.35)
+    assert calibrated_label_taste(2) == pytest.approx(0.35)  # constant below 10 classes
+    assert calibrated_label_taste(20) == 0.0 and calibrated_label_taste(100) == 0.0
+    between = calibrated_label_taste(14)
+    assert 0.0 < between < 0.35
+    # linear in log(n_classes): half way (in log scale) from 10 to 20 classes, half the value
+    assert calibrated_label_taste(float(np.sqrt(200))) == pytest.approx(0.175)
+    assert calibrated_label_taste(10, calibrated_for=5_000) == 0.0
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, "half", True])
+def test_label_taste_out_of_range_is_refused(bad):
+    with pytest.raises(ValueError, match=r"label_taste must be a number in \[0.0, 1.0\]"):
+        make_purchases(n_samples=200, n_classes=5, label_taste=bad)

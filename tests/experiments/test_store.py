@@ -51,6 +51,12 @@ def test_config_cells_and_validation():
     assert [c["kind"] for c in cells].count("federated") == 4 * 3
     assert len({cell_key(c) for c in cells}) == 18
     assert {c["attack_features"] for c in cells} == {"paper"}
+    # the generator's label taste (non-zero below 20 classes) is part of a cell: cells of the
+    # earlier 10-class labels have other keys; at 20 classes the spec is as it always was
+    assert {c.get("label_taste") for c in cells if c["n_classes"] == 10} == {0.35}
+    assert all("label_taste" not in c for c in cells if c["n_classes"] == 20)
+    location = ReproductionConfig(dataset="location", data_path="x", n_classes=(10,))
+    assert all("label_taste" not in c for c in iter_cells(location))
     with pytest.raises(ValueError, match="attack_features"):
         ReproductionConfig(attack_features="logits")
     quick = ReproductionConfig.quick()
