@@ -150,9 +150,9 @@ def write_report(records, out, config=None) -> dict:
             )
             lines += [
                 f"Data: `make_purchases(n_samples={n_target + n_shadow + n_test}, "
-                "n_classes=c, random_state=seed)` with its defaults, calibrated at 10,000 "
-                f"training rows; k-means labels blend the customers' tastes by `label_taste` "
-                f"({taste}).",
+                "n_classes=c, random_state=seed)` with its defaults (calibrated at 10,000 "
+                "training rows); `label_taste`, the weight of the customers' tastes in the "
+                f"vectors k-means labels (0: labels of the observed rows): {taste}.",
                 "",
             ]
     lines += [

@@ -130,5 +130,5 @@ def test_cells_stored_before_the_new_columns_still_render(without_beyond, with_b
     full = write_report(with_beyond, tmp_path / "new", CONFIG)["report.md"].read_text()
     assert "1 of 1 centralized cells and 1 of 1 federated cells" in full
     # the report names the generated data and the label taste of its class counts
-    assert "`make_purchases(n_samples=" in full and "(3 classes: 0.35)" in full
+    assert "`make_purchases(n_samples=" in full and "observed rows): 3 classes: 0.35." in full
     assert "Insider on N1 right after N1's steps" in full
