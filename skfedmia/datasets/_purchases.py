@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from ..utils._random import draw_seed
 from ._base import _as_output
 
-__all__ = ["make_purchases", "relabel_kmeans"]
+__all__ = ["calibrated_label_taste", "make_purchases", "relabel_kmeans"]
 
 #: Range (inclusive) of the share of ones that :func:`make_purchases` produces with its defaults,
 #: whatever the seed and the number of rows. Real Purchases lies in the same range.
@@ -63,9 +63,13 @@ def calibrated_label_taste(n_classes, calibrated_for=10_000):
     float
         The weight of the customers' tastes in the vectors that k-means labels.
 
+    See Also
+    --------
+    make_purchases : The generator whose ``label_taste`` defaults to this value.
+
     Examples
     --------
-    >>> from skfedmia.datasets._purchases import calibrated_label_taste
+    >>> from skfedmia.datasets import calibrated_label_taste
     >>> calibrated_label_taste(10), calibrated_label_taste(20), calibrated_label_taste(100)
     (0.35, 0.0, 0.0)
     """

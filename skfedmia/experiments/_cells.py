@@ -86,7 +86,7 @@ def data_fields(dataset: str, n_classes: int) -> dict:
     """
     if dataset != "purchases-like":
         return {}
-    from ..datasets._purchases import calibrated_label_taste
+    from ..datasets import calibrated_label_taste
 
     value = calibrated_label_taste(n_classes)
     return {"label_taste": value} if value > 0 else {}

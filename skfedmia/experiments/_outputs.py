@@ -142,7 +142,7 @@ def write_report(records, out, config=None) -> dict:
             "",
         ]
         if config.dataset == "purchases-like":
-            from ..datasets._purchases import calibrated_label_taste
+            from ..datasets import calibrated_label_taste
 
             n_target, n_shadow, n_test = config.pools()
             taste = ", ".join(

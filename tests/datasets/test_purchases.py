@@ -3,12 +3,8 @@
 import numpy as np
 import pytest
 
-from skfedmia.datasets import make_purchases, relabel_kmeans
-from skfedmia.datasets._purchases import (
-    CALIBRATIONS,
-    DENSITY_RANGE,
-    calibrated_label_taste,
-)
+from skfedmia.datasets import calibrated_label_taste, make_purchases, relabel_kmeans
+from skfedmia.datasets._purchases import CALIBRATIONS, DENSITY_RANGE
 
 
 @pytest.fixture(scope="module")
