@@ -369,7 +369,7 @@ def make_purchases(
     descr = (
         f"Synthetic Purchases-like data: {n_samples} customers x {n_features} products "
         f"(binary), {n_groups} latent customer groups, labels by k-means into {n_classes} "
-        "classes (skfedmia.datasets.make_purchases)."
+        f"classes (label taste {label_taste:g}; skfedmia.datasets.make_purchases)."
     )
     return _as_output(
         X,

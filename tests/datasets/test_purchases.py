@@ -66,7 +66,7 @@ def test_bunch_and_frame():
     assert bunch.data.shape == (300, 600) and len(bunch.feature_names) == 600
     assert np.array_equal(bunch.target_names, np.arange(5))
     assert bunch.groups.shape == (300,) and bunch.frame is None
-    assert "k-means" in bunch.DESCR
+    assert "k-means" in bunch.DESCR and "label taste 0.35" in bunch.DESCR
     framed = make_purchases(
         n_samples=300, n_features=50, n_classes=5, random_state=0, return_X_y=False, as_frame=True
     )
