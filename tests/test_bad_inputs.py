@@ -26,6 +26,7 @@ from skfedmia import (
 from skfedmia import defenses as D
 from skfedmia.datasets import (
     attack_split,
+    calibrated_label_taste,
     clear_data_home,
     load_location,
     load_purchases,
@@ -306,6 +307,19 @@ ROWS = [
         "n_classes",
     ),
     ("make_purchases n_samples -1", lambda: make_purchases(-1), ValueError, "n_samples"),
+    (
+        "make_purchases label_taste 2",
+        lambda: make_purchases(100, n_classes=3, label_taste=2),
+        ValueError,
+        "label_taste",
+    ),
+    (
+        "label taste calibrated_for",
+        lambda: calibrated_label_taste(10, calibrated_for=1),
+        ValueError,
+        "calibrated_for",
+    ),
+    ("label taste n_classes str", lambda: calibrated_label_taste("10"), ValueError, "n_classes"),
     ("relabel n_classes 0", lambda: relabel_kmeans(X, 0), ValueError, "n_classes"),
     ("split too large", lambda: attack_split(X, Y, n_target=50, n_test=50), ValueError, "rows"),
     (

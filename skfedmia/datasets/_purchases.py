@@ -73,6 +73,12 @@ def calibrated_label_taste(n_classes, calibrated_for=10_000):
     >>> calibrated_label_taste(10), calibrated_label_taste(20), calibrated_label_taste(100)
     (0.35, 0.0, 0.0)
     """
+    n_classes = _check_int(n_classes, "n_classes", 2)
+    if calibrated_for not in CALIBRATIONS or isinstance(calibrated_for, bool):
+        raise ValueError(
+            f"calibrated_for must be one of {sorted(CALIBRATIONS)} (training rows the "
+            f"defaults are calibrated for), got {calibrated_for!r}."
+        )
     if "label_taste" in CALIBRATIONS[calibrated_for]:
         return float(CALIBRATIONS[calibrated_for]["label_taste"])
     points = LABEL_TASTE[calibrated_for]

@@ -177,8 +177,12 @@ def test_label_taste_calibration_by_class_count():
     between = calibrated_label_taste(14)
     assert 0.0 < between < 0.35
     # linear in log(n_classes): half way (in log scale) from 10 to 20 classes, half the value
-    assert calibrated_label_taste(float(np.sqrt(200))) == pytest.approx(0.175)
+    assert calibrated_label_taste(14) == pytest.approx(0.35 * np.log(20 / 14) / np.log(2))
     assert calibrated_label_taste(10, calibrated_for=5_000) == 0.0
+    with pytest.raises(ValueError, match="n_classes must be an integer >= 2"):
+        calibrated_label_taste(1)
+    with pytest.raises(ValueError, match="calibrated_for must be one of"):
+        calibrated_label_taste(10, calibrated_for=7_000)
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5, "half", True])
