@@ -48,6 +48,14 @@ CALIBRATIONS = {
 LABEL_TASTE = {10_000: ((10, 0.35), (20, 0.0))}
 
 
+def _check_calibrated_for(calibrated_for):
+    if calibrated_for not in CALIBRATIONS or isinstance(calibrated_for, bool):
+        raise ValueError(
+            f"calibrated_for must be one of {sorted(CALIBRATIONS)} (training rows the "
+            f"defaults are calibrated for), got {calibrated_for!r}."
+        )
+
+
 def calibrated_label_taste(n_classes, calibrated_for=10_000):
     """The calibrated default of :func:`make_purchases`' ``label_taste`` at ``n_classes``.
 
@@ -74,11 +82,7 @@ def calibrated_label_taste(n_classes, calibrated_for=10_000):
     (0.35, 0.0, 0.0)
     """
     n_classes = _check_int(n_classes, "n_classes", 2)
-    if calibrated_for not in CALIBRATIONS or isinstance(calibrated_for, bool):
-        raise ValueError(
-            f"calibrated_for must be one of {sorted(CALIBRATIONS)} (training rows the "
-            f"defaults are calibrated for), got {calibrated_for!r}."
-        )
+    _check_calibrated_for(calibrated_for)
     if "label_taste" in CALIBRATIONS[calibrated_for]:
         return float(CALIBRATIONS[calibrated_for]["label_taste"])
     points = LABEL_TASTE[calibrated_for]
@@ -319,11 +323,7 @@ def make_purchases(
     n_classes = _check_int(n_classes, "n_classes", 2)
     if n_classes > n_samples:
         raise ValueError(f"n_classes={n_classes} is larger than n_samples={n_samples}.")
-    if calibrated_for not in CALIBRATIONS or isinstance(calibrated_for, bool):
-        raise ValueError(
-            f"calibrated_for must be one of {sorted(CALIBRATIONS)} (training rows the "
-            f"defaults are calibrated for), got {calibrated_for!r}."
-        )
+    _check_calibrated_for(calibrated_for)
     preset = CALIBRATIONS[calibrated_for]
     n_groups = preset["n_groups"] if n_groups is None else n_groups
     density = preset["density"] if density is None else density
