@@ -90,13 +90,11 @@ def _paired_interval(diffs):
     """`` (difference -0.002, 95% interval [-0.008, 0.004] over 4 batches)``, or ``""``."""
     if len(diffs) < 2:
         return ""
-    from scipy import stats
+    from skfedmia.experiments._verdicts import mean_interval
 
-    mean = sum(diffs) / len(diffs)
-    sd = (sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)) ** 0.5
-    half = stats.t.ppf(0.975, len(diffs) - 1) * sd / len(diffs) ** 0.5
+    mean, low, high = mean_interval(diffs)
     return (
-        f" (difference {mean:+.4f}, 95% interval [{mean - half:+.4f}, {mean + half:+.4f}] "
+        f" (difference {mean:+.4f}, 95% interval [{low:+.4f}, {high:+.4f}] "
         f"over {len(diffs)} batches)"
     )
 

@@ -1093,21 +1093,6 @@ def _colluding_columns(pair, single):
     return out
 
 
-def _mean_interval(values):
-    """Mean over seeds and its 95% t-interval (``nan`` bounds below two seeds)."""
-    from scipy.stats import t
-
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return np.nan, np.nan, np.nan
-    mean = float(values.mean())
-    if len(values) < 2:
-        return mean, np.nan, np.nan
-    half = float(t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
-    return mean, mean - half, mean + half
-
-
 def mitigation_table(records) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-cell rows and their means over seeds, one row per (nodes, mitigation, strength).
 
@@ -1137,9 +1122,11 @@ def mitigation_table(records) -> tuple[pd.DataFrame, pd.DataFrame]:
         .values
     )
     # colluding minus single insider, paired per seed: mean and 95% t-interval over seeds
+    from ._verdicts import mean_interval
+
     index = pd.MultiIndex.from_frame(summary[keys])
     for gain in ("colluding_auc_gain", "colluding_tpr_gain"):
-        stats = cells.groupby(keys)[gain].apply(_mean_interval).reindex(index)
+        stats = cells.groupby(keys)[gain].apply(mean_interval).reindex(index)
         summary[gain] = [s[0] for s in stats]
         summary[gain + "_low"] = [s[1] for s in stats]
         summary[gain + "_high"] = [s[2] for s in stats]
