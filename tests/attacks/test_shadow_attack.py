@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skfedmia import SequentialFederatedClassifier
 from skfedmia.attacks.membership import MembershipInferenceAttack
+from skfedmia.attacks.membership._signals import true_class_logit
 from skfedmia.federated import SnapshotRecorder
 
 from .conftest import eval_set, fast_mlp
@@ -124,7 +125,7 @@ def test_default_shadow_size_follows_the_targets_training_size(digits):
     assert attack.shadow_size_ == 200
 
 
-@pytest.mark.parametrize("features", ["paper", "full"])
+@pytest.mark.parametrize("features", ["paper", "full", "calibrated"])
 def test_per_class_auc_is_not_below_the_single_models(features):
     # labels 0 and 1 lie in clouds of their own (easy: members and non-members alike get
     # confident outputs), labels 2 and 3 share one cloud (hard: only memorised rows get
@@ -210,6 +211,62 @@ def test_features_paper_has_probabilities_and_one_hot_label(digits, digits_fores
     assert attack.attack_estimator_.n_features_in_ == 2 * 10
     attack.set_params(features="full").fit(X[300:700], y[300:700])
     assert attack.attack_estimator_.n_features_in_ == 2 * 10 + 1
+
+
+def test_features_calibrated_is_the_default_and_adds_the_rows_difficulty(digits, digits_forest):
+    X, y, _, _ = digits
+    params = dict(attack_estimator=LogisticRegression(), random_state=0)
+    attack = MembershipInferenceAttack(digits_forest, n_shadow_models=2, **params)
+    attack.fit(X[300:700], y[300:700])
+    assert attack.features == "auto" and attack.features_ == "calibrated"
+    # probabilities, one-hot label, confidence, and the row's difficulty and the gap to it
+    assert attack.attack_estimator_.n_features_in_ == 2 * 10 + 3
+    one = MembershipInferenceAttack(digits_forest, n_shadow_models=1, **params)
+    assert one.fit(X[300:700], y[300:700]).features_ == "full"
+    with pytest.raises(ValueError, match=r"n_shadow_models >= 2; got 1"):
+        one.set_params(features="calibrated").fit(X[300:700], y[300:700])
+
+
+def test_difficulty_calibration_raises_the_auc_on_rows_of_unequal_difficulty(digits):
+    # a forest is confident on most digits whether it trained on them or not; how much more
+    # confident the target is than models that left a row out tells members apart
+    X, y, X_test, y_test = digits
+    X, y = np.vstack([X, X_test]), np.r_[y, y_test]
+    perm = np.random.RandomState(0).permutation(len(y))
+    members, others, pool = perm[:300], perm[300:600], perm[600:]
+    target = RandomForestClassifier(n_estimators=50, random_state=0).fit(X[members], y[members])
+    Xe, ye, membership = eval_set(X, y, members, others)
+    aucs = {}
+    for features in ("full", "calibrated"):
+        attack = MembershipInferenceAttack(
+            target, n_shadow_models=4, features=features, random_state=0
+        ).fit(X[pool], y[pool])
+        aucs[features] = attack.report(Xe, ye, membership).roc_auc
+    # measured 0.88 and 0.94 (gains of 0.06 to 0.08 over three splits); 300 vs 300 rows
+    # give each AUC a standard error of about 0.015
+    assert aucs["calibrated"] > aucs["full"] + 0.03, aucs
+
+
+def test_calibrated_reference_of_the_attackers_own_rows_leaves_their_shadows_out(digits):
+    X, y, _, _ = digits
+    target = RandomForestClassifier(n_estimators=10, random_state=0).fit(X[:300], y[:300])
+    attack = MembershipInferenceAttack(
+        target, n_shadow_models=3, attack_estimator=LogisticRegression(), random_state=0
+    ).fit(X[300:900], y[300:900])
+    pool_X, pool_y = X[300:900], y[300:900]
+    label_index = np.searchsorted(attack.target_classes_, pool_y)
+    signal = np.stack(
+        [true_class_logit(m.predict_proba(pool_X), label_index) for m in attack.shadow_estimators_]
+    )
+    judges = ~attack.shadow_in_mask_ & attack.shadow_labels_seen_[:, label_index]
+    some = judges.any(axis=0) & ~judges.all(axis=0)
+    assert some.any()
+    expected = (signal * judges).sum(axis=0) / np.maximum(judges.sum(axis=0), 1)
+    got = attack._reference(pool_X, pool_y, label_index)
+    np.testing.assert_allclose(got[some], expected[some], rtol=1e-6, atol=1e-6)
+    # a row the attacker never had is judged by every shadow
+    fresh = attack._reference(X[:5], y[:5], np.searchsorted(attack.target_classes_, y[:5]))
+    assert np.all(np.isfinite(fresh))
 
 
 def test_clone_keeps_the_fitted_target_and_set_params_retargets(digits, digits_forest):

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 from ...neural_net import can_fit_together, fit_mlp_ensemble
 from ...utils._random import spawn_seeds
 from ._base import _set_random_states, aligned_proba, take_rows
+from ._lira import row_keys
 from ._shadow_training import BaseShadowModelAttack
 from ._signals import true_class_logit
 
@@ -48,6 +49,11 @@ def _logit(p):
     )
 
 
+def _scaled(signal):
+    """A logit-scaled confidence as an attack input: within +-50, over 10."""
+    return np.clip(signal, -_SIGNAL_CLIP, _SIGNAL_CLIP) / 10.0
+
+
 def _platt(logit, membership):
     """``(slope, intercept)`` of ``P(member) = sigmoid(slope * logit + intercept)``."""
     lr = LogisticRegression(C=1e4).fit(np.clip(logit, -_LOGIT_CAP, _LOGIT_CAP)[:, None], membership)
@@ -67,7 +73,15 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
 
     The defaults are the attack's strongest sound setting: shadows as large as the
     target's training set, drawn with overlap from the attacker's rows when they are too few
-    for disjoint shadows, and a decision threshold calibrated on the shadows' rows.
+    for disjoint shadows, difficulty-calibrated inputs (below), and a decision threshold
+    calibrated on the shadows' rows.
+
+    *Difficulty calibration* (Watson et al., 2022): a row that every model fits well is no
+    evidence of membership, so the attack model also sees how the model's confidence in the
+    row compares with that of models that did not train on it. For a shadow's row these are
+    the other shadows that left it out; for a queried row, the shadows (all of them, or those
+    that left it out when it is one of the attacker's own rows). The shadows serve twice,
+    so this costs predictions, not training.
 
     Parameters
     ----------
@@ -99,11 +113,15 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
         ``2 * n_shadow_models * shadow_size`` rows). ``False``: each shadow draws its
         (disjoint) in and out parts from all the attacker's rows afresh. ``None``: disjoint
         when the rows suffice, else overlapping. The fitted choice is ``disjoint_``.
-    features : {"full", "paper"}, default="full"
+    features : {"auto", "calibrated", "full", "paper"}, default="auto"
         Input of the attack model. ``"paper"``: the shadow's probability vector and the
         one-hot true label. ``"full"``: those plus the logit-scaled confidence in the true
-        label, ``log p_y - log(1 - p_y)`` (clipped to +-50, over 10), which separates
-        members sharply where probabilities saturate.
+        label, ``s = log p_y - log(1 - p_y)`` (clipped to +-50, over 10), which separates
+        members sharply where probabilities saturate. ``"calibrated"``: those plus the
+        difficulty of the row, ``r``, the mean ``s`` of the shadows that did not train on
+        it, and the difference ``s - r`` (both clipped and scaled alike); it needs at
+        least 2 shadow models. ``"auto"``: ``"calibrated"`` with 2 or more shadow models,
+        else ``"full"`` (``features_`` holds the choice).
     per_class : bool, default=False
         Scores calibrated per true label, so that they mean the same membership probability
         whatever the label: the attack model's logit is mapped, for each label with at
@@ -145,6 +163,12 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
         Whether the shadows' parts are pairwise disjoint.
     attack_estimator_ : estimator
         The fitted attack model.
+    features_ : str
+        The attack model's input used (``"calibrated"``, ``"full"`` or ``"paper"``).
+    reference_fallback_ : float or None
+        With ``features_ == "calibrated"``: the difficulty given to a queried row that no
+        shadow can judge (none trained on its label), the median ``s`` of all shadows on
+        the attacker's rows they left out.
     class_calibration_ : dict
         ``{label: (slope, intercept)}`` applied to the attack model's logit; empty unless
         ``per_class``.
@@ -169,6 +193,8 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
     .. [1] R. Shokri, M. Stronati, C. Song and V. Shmatikov, "Membership Inference Attacks
        against Machine Learning Models", IEEE S&P 2017.
     .. [2] A. Pustozerova and R. Mayer, "Information Leaks in Federated Learning", 2020.
+    .. [3] L. Watson, C. Guo, G. Cormode and A. Sablayrolles, "On the Importance of
+       Difficulty Calibration in Membership Inference Attacks", ICLR 2022.
 
     Examples
     --------
@@ -191,7 +217,7 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
         **BaseShadowModelAttack._parameter_constraints,
         "attack_estimator": [HasMethods(["fit", "predict_proba"]), None],
         "disjoint": ["boolean", None],
-        "features": [StrOptions({"full", "paper"})],
+        "features": [StrOptions({"auto", "calibrated", "full", "paper"})],
         "per_class": ["boolean"],
         "sampler": [HasMethods(["fit_resample"]), None],
     }
@@ -207,7 +233,7 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
         attack_estimator=None,
         shadow_size=None,
         disjoint=None,
-        features="full",
+        features="auto",
         per_class=False,
         sampler=None,
         operating_point="balanced",
@@ -230,29 +256,120 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ features
-    def _features(self, proba, label_index):
+    def _features(self, proba, label_index, reference=None):
         onehot = np.zeros_like(proba)
         onehot[np.arange(len(proba)), label_index] = 1.0
         parts = [proba, onehot]
-        if self.features == "full":
+        features = getattr(self, "features_", self.features)
+        if features in ("full", "calibrated"):
             # clipped (probabilities of exactly 0 or 1 give +-700) and brought to the
             # scale of the other inputs
             signal = true_class_logit(proba, label_index)
-            parts.append((np.clip(signal, -_SIGNAL_CLIP, _SIGNAL_CLIP) / 10.0)[:, None])
+            parts.append(_scaled(signal)[:, None])
+            if features == "calibrated":
+                parts.append(_scaled(reference)[:, None])
+                parts.append(_scaled(signal - reference)[:, None])
         return np.hstack(parts).astype(np.float32)
+
+    def _resolve_features(self):
+        if self.features == "auto":
+            return "calibrated" if self.n_shadow_models >= 2 else "full"
+        if self.features == "calibrated" and self.n_shadow_models < 2:
+            raise ValueError(
+                'features="calibrated" compares each shadow\'s rows with other shadows that '
+                f"left them out, so it needs n_shadow_models >= 2; got {self.n_shadow_models}. "
+                'Train more shadow models, or use features="full".'
+            )
+        return self.features
+
+    def _fit(self, X, y, label_index):
+        # checked before any shadow is trained
+        self.features_ = self._resolve_features()
+        super()._fit(X, y, label_index)
+
+    def _shadow_rows(self, X, label_index):
+        """``(proba, label_index, membership, reference)`` of every shadow's rows, stacked.
+
+        With calibrated features, every shadow is asked about every row any shadow used,
+        once; a row's reference is the mean logit-scaled confidence of the other shadows
+        that left it out and trained on its label. Rows that no other shadow can judge
+        (possible when shadows overlap) are left out of the attack model's training set.
+        """
+        classes = self.target_classes_
+        calibrated = self.features_ == "calibrated"
+        if calibrated:
+            used = np.unique(np.concatenate([np.r_[i, o] for i, o in self.shadow_indices_]))
+            position = np.full(len(label_index), -1)
+            position[used] = np.arange(len(used))
+            probas = [
+                aligned_proba(m, take_rows(X, used), classes) for m in self.shadow_estimators_
+            ]
+            signal = np.stack([true_class_logit(p, label_index[used]) for p in probas])
+            judges = ~self.shadow_in_mask_[:, used] & self.shadow_labels_seen_[:, label_index[used]]
+            self.reference_fallback_ = float(np.median(signal[judges])) if judges.any() else 0.0
+        else:
+            self.reference_fallback_ = None
+        out = []
+        for j, (shadow, rows, member) in enumerate(self._in_out_rows()):
+            labels = label_index[rows]
+            if not calibrated:
+                out.append(
+                    (aligned_proba(shadow, take_rows(X, rows), classes), labels, member, None)
+                )
+                continue
+            cols = position[rows]
+            others = judges[:, cols].copy()
+            others[j] = False
+            count = others.sum(axis=0)
+            keep = count > 0
+            reference = (signal[:, cols] * others).sum(axis=0) / np.maximum(count, 1)
+            out.append((probas[j][cols][keep], labels[keep], member[keep], reference[keep]))
+        proba, labels, membership, reference = (
+            np.vstack([o[0] for o in out]),
+            np.concatenate([o[1] for o in out]),
+            np.concatenate([o[2] for o in out]),
+            None if not calibrated else np.concatenate([o[3] for o in out]),
+        )
+        if len(np.unique(membership)) < 2:
+            raise ValueError(
+                "no shadow row has another shadow that left it out to compare with, so "
+                'features="calibrated" has nothing to learn from: train more shadow models '
+                '(n_shadow_models), or use features="full".'
+            )
+        return proba, labels, membership, reference
+
+    def _reference(self, X, y, label_index):
+        """Difficulty of queried rows: the mean logit-scaled confidence of the shadows that
+        did not train on them (every shadow, unless a row is one of the attacker's own)."""
+        classes = self.target_classes_
+        signal = np.stack(
+            [
+                true_class_logit(aligned_proba(m, X, classes), label_index)
+                for m in self.shadow_estimators_
+            ]
+        )
+        judges = self.shadow_labels_seen_[:, label_index].copy()
+        pool_index = getattr(self, "_pool_index", None)
+        if pool_index:
+            keys = row_keys(X, y)
+            if keys is not None:
+                for i, key in enumerate(keys):
+                    j = pool_index.get(key)
+                    if j is not None:
+                        judges[:, i] &= ~self.shadow_in_mask_[:, j]
+        count = judges.sum(axis=0)
+        mean = (signal * judges).sum(axis=0) / np.maximum(count, 1)
+        return np.where(count > 0, mean, self.reference_fallback_)
 
     # ------------------------------------------------------------------ fit
     def _fit_attack(self, X, y, label_index, seeds):
         classes = self.target_classes_
-        probas, labels, membership = [], [], []
-        for shadow, rows, member in self._in_out_rows():
-            probas.append(aligned_proba(shadow, take_rows(X, rows), classes))
-            labels.append(label_index[rows])
-            membership.append(member)
-        proba = np.vstack(probas)
-        label_index = np.concatenate(labels)
-        membership = np.concatenate(membership)
-        features = self._features(proba, label_index)
+        proba, label_index, membership, reference = self._shadow_rows(X, label_index)
+        self._pool_index = None
+        if self.features_ == "calibrated":
+            keys = row_keys(X, y)
+            self._pool_index = None if keys is None else {k: i for i, k in enumerate(keys)}
+        features = self._features(proba, label_index, reference)
         seed_sampler, seed_model = spawn_seeds(seeds[0], 2)
         Xa, ya = features, membership
         if self.sampler is not None:
@@ -324,5 +441,8 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
 
     def _decision(self, X, y, label_index):
         proba, _ = self._target_proba(X, label_index, self.target_classes_)
-        features = self._features(proba, label_index)
+        reference = None
+        if getattr(self, "features_", "full") == "calibrated":
+            reference = self._reference(X, y, label_index)
+        features = self._features(proba, label_index, reference)
         return self._centred(features, label_index, proba) - self.threshold_
