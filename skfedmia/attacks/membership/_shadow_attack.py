@@ -301,10 +301,17 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
             used = np.unique(np.concatenate([np.r_[i, o] for i, o in self.shadow_indices_]))
             position = np.full(len(label_index), -1)
             position[used] = np.arange(len(used))
-            probas = [
-                aligned_proba(m, take_rows(X, used), classes) for m in self.shadow_estimators_
-            ]
-            signal = np.stack([true_class_logit(p, label_index[used]) for p in probas])
+            # one pass per shadow over the used rows: keep its signal on all of them and
+            # its probabilities on its own rows only
+            signal = np.empty((len(self.shadow_estimators_), len(used)))
+            probas = []
+            for j, (model, (inside, outside)) in enumerate(
+                zip(self.shadow_estimators_, self.shadow_indices_, strict=True)
+            ):
+                proba = aligned_proba(model, take_rows(X, used), classes)
+                signal[j] = true_class_logit(proba, label_index[used])
+                probas.append(proba[position[np.r_[inside, outside]]])
+                del proba
             judges = ~self.shadow_in_mask_[:, used] & self.shadow_labels_seen_[:, label_index[used]]
             self.reference_fallback_ = float(np.median(signal[judges])) if judges.any() else 0.0
         else:
@@ -323,7 +330,7 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
             count = others.sum(axis=0)
             keep = count > 0
             reference = (signal[:, cols] * others).sum(axis=0) / np.maximum(count, 1)
-            out.append((probas[j][cols][keep], labels[keep], member[keep], reference[keep]))
+            out.append((probas[j][keep], labels[keep], member[keep], reference[keep]))
         proba, labels, membership, reference = (
             np.vstack([o[0] for o in out]),
             np.concatenate([o[1] for o in out]),
