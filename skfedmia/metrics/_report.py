@@ -56,6 +56,9 @@ class AttackReport:
         Bounds of the 95% interval of the TPR at 1% FPR.
     tpr_at_01_fpr_low, tpr_at_01_fpr_high : float, default=nan
         Bounds of the 95% interval of the TPR at 0.1% FPR.
+    basis : str, default=""
+        What the figures rest on: the attack and its fitted settings (an attack's
+        ``report`` fills it in), printed first; not part of :meth:`to_dict`.
     """
 
     accuracy: float
@@ -81,6 +84,7 @@ class AttackReport:
     tpr_at_1_fpr_high: float = math.nan
     tpr_at_01_fpr_low: float = math.nan
     tpr_at_01_fpr_high: float = math.nan
+    basis: str = ""
 
     def to_dict(self) -> dict:
         """The report as a plain ``dict``, each interval beside its figure.
@@ -91,7 +95,7 @@ class AttackReport:
         out = {}
         for field in fields(self):
             name = field.name
-            if name.endswith(("_low", "_high")):
+            if name.endswith(("_low", "_high")) or name == "basis":
                 continue
             out[name] = getattr(self, name)
             if name in _WITH_INTERVAL:
@@ -136,7 +140,7 @@ class AttackReport:
             ("TPR@1%FPR", "tpr_at_1_fpr"),
             ("TPR@0.1%FPR", "tpr_at_01_fpr"),
         ]
-        lines = []
+        lines = [f"attack: {self.basis}"] if self.basis else []
         for label, name in rows:
             line = f"{label:<12} {getattr(self, name):.4f}"
             if name in _WITH_INTERVAL:
@@ -151,7 +155,7 @@ class AttackReport:
         return "\n".join(lines)
 
 
-def attack_report(membership, scores, predictions=None) -> AttackReport:
+def attack_report(membership, scores, predictions=None, *, basis="") -> AttackReport:
     """Every attack metric at once, with 95% intervals, from scores and 0/1 decisions.
 
     Parameters
@@ -164,6 +168,9 @@ def attack_report(membership, scores, predictions=None) -> AttackReport:
     predictions : array-like of shape (n_samples,), default=None
         The attack's 0/1 decisions (its ``predict``). ``None`` thresholds the scores at 0.5
         if they lie in [0, 1], else at 0.
+    basis : str, default=""
+        What the figures rest on (the attack and its settings), kept as ``report.basis``
+        and printed first.
 
     Returns
     -------
@@ -222,4 +229,5 @@ def attack_report(membership, scores, predictions=None) -> AttackReport:
         n_tied_scores=int(counts[counts > 1].sum()),
         **figures,
         **bounds,
+        basis=str(basis),
     )

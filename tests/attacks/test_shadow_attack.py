@@ -227,6 +227,27 @@ def test_features_calibrated_is_the_default_and_adds_the_rows_difficulty(digits,
         one.set_params(features="calibrated").fit(X[300:700], y[300:700])
 
 
+def test_report_says_what_its_figures_rest_on(digits, digits_forest):
+    X, y, X_test, y_test = digits
+    attack = MembershipInferenceAttack(
+        digits_forest, n_shadow_models=2, attack_estimator=LogisticRegression(), random_state=0
+    ).fit(X[300:900], y[300:900])
+    membership = [1] * 300 + [0] * 300
+    report = attack.report(
+        np.vstack([X[:300], X_test[:300]]), np.r_[y[:300], y_test[:300]], membership
+    )
+    assert report.basis.startswith("MembershipInferenceAttack over 2 shadow models of 300 rows")
+    assert "600 rows" in report.basis and "difficulty-calibrated inputs" in report.basis
+    assert "highest balanced accuracy" in report.basis
+    assert str(report).splitlines()[0] == f"attack: {report.basis}"
+    assert "basis" not in report.to_dict()
+    attack.set_params(features="paper", operating_point=0.05).fit(X[300:900], y[300:900])
+    report = attack.report(
+        np.vstack([X[:300], X_test[:300]]), np.r_[y[:300], y_test[:300]], membership
+    )
+    assert "the paper's inputs" in report.basis and "0.05 false-positive rate" in report.basis
+
+
 def test_difficulty_calibration_raises_the_auc_on_rows_of_unequal_difficulty(digits):
     # a forest is confident on most digits whether it trained on them or not; how much more
     # confident the target is than models that left a row out tells members apart

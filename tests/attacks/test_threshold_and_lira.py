@@ -104,6 +104,8 @@ def test_threshold_without_shadows_and_per_class(location_splits, location_targe
     # the threshold is set on non-members: about fpr of fresh non-members are accused
     fresh = attack.predict(X[parts["unused"]], y[parts["unused"]])
     assert 0.1 < fresh.mean() < 0.3
+    basis = attack.report(*eval_set(X, y, parts["train"], parts["out"])).basis
+    assert "no shadow models" in basis and "top 0.2" in basis
     per_class = ThresholdAttack(
         location_target, n_shadow_models=2, shadow_size=300, per_class=True, random_state=0
     ).fit(X[parts["pool"]], y[parts["pool"]])
@@ -163,9 +165,21 @@ def test_lira_and_rmia_give_no_ties(digits, digits_mlp):
         report = attack.fit(pool_X, pool_y).report(Xe, ye, membership)
         assert report.n_tied_scores == 0, type(attack).__name__
         assert report.roc_auc > 0.55
+        # the report says what it rests on: the attack, its models and its fitted choices
+        k = attack.n_shadow_models
+        assert report.basis.startswith(f"{type(attack).__name__} over {k} reference model")
+        assert "the attacker's 900 rows" in report.basis
+        fitted = (
+            f"offline test {attack.offline_method_!r}"
+            if isinstance(attack, LikelihoodRatioAttack)
+            else f"a = {attack.a_:g}, temperature {attack.temperature_:g}"
+        )
+        assert fitted in report.basis
     online = LikelihoodRatioAttack(digits_mlp, n_shadow_models=3, online=True, random_state=0)
     online.fit(np.concatenate([pool_X, Xe]), np.concatenate([pool_y, ye]))
-    assert online.report(Xe, ye, membership).n_tied_scores == 0
+    report = online.report(Xe, ye, membership)
+    assert report.n_tied_scores == 0
+    assert "online test" in report.basis
 
 
 def test_log_true_class_proba_does_not_saturate():

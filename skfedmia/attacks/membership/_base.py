@@ -456,11 +456,19 @@ class BaseMembershipAttack(BaseEstimator, metaclass=ABCMeta):
         Returns
         -------
         report : skfedmia.metrics.AttackReport
-            Every figure with its 95% interval; ``report.to_dict()`` gives a ``dict``.
+            Every figure with its 95% interval; ``report.to_dict()`` gives a ``dict``;
+            ``report.basis`` (printed first) says what the figures rest on: the attack
+            and its fitted settings.
         """
         membership = self._check_membership(X, membership)
         scores = self.decision_function(X, y)
-        return attack_report(membership, scores, (scores >= 0).astype(np.int64))
+        return attack_report(
+            membership, scores, (scores >= 0).astype(np.int64), basis=self._basis()
+        )
+
+    def _basis(self):
+        """One line on what this fitted attack's figures rest on (``report.basis``)."""
+        return type(self).__name__
 
 
 def take_rows(X, indices):

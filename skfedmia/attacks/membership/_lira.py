@@ -278,6 +278,11 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         self.random_state = random_state
         self.verbose = verbose
 
+    def _basis_details(self):
+        if self.online:
+            return ["online test (in- and out-Gaussians per row)"]
+        return [f"offline test {self.offline_method_!r}"]
+
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, label_index):
         if self.online and self.n_shadow_models < 2:

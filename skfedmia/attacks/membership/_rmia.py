@@ -198,6 +198,9 @@ class RelativeMembershipInferenceAttack(BaseShadowModelAttack):
     def _temperatures(self):
         return _T_GRID if self.temperature == "auto" else (float(self.temperature),)
 
+    def _basis_details(self):
+        return [f"offline, a = {self.a_:g}, temperature {self.temperature_:g}"]
+
     # ------------------------------------------------------------------ fit
     def _fit_attack(self, X, y, label_index, seeds):
         k = len(self.shadow_estimators_)

@@ -368,6 +368,17 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
         mean = (signal * judges).sum(axis=0) / np.maximum(count, 1)
         return np.where(count > 0, mean, self.reference_fallback_)
 
+    def _basis_details(self):
+        inputs = {
+            "calibrated": "difficulty-calibrated inputs",
+            "full": "probabilities, label and confidence",
+            "paper": "probabilities and label (the paper's inputs)",
+        }[self.features_]
+        return [
+            ("disjoint" if self.disjoint_ else "overlapping") + " shadow parts",
+            f"attack model on {inputs}" + (", calibrated per label" if self.per_class else ""),
+        ]
+
     # ------------------------------------------------------------------ fit
     def _fit_attack(self, X, y, label_index, seeds):
         classes = self.target_classes_

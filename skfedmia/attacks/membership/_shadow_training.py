@@ -280,6 +280,30 @@ class BaseShadowModelAttack(BaseMembershipAttack):
 
     _models_name = "shadow models"
 
+    def _basis(self):
+        k = len(getattr(self, "shadow_estimators_", []))
+        n = self.shadow_in_mask_.shape[1] if hasattr(self, "shadow_in_mask_") else 0
+        name = self._models_name if k != 1 else self._models_name[:-1]
+        if k:
+            size = getattr(self, "shadow_size_", None)
+            rows = f" of {size:,} rows" if size else ""
+            models = f"{k} {name}{rows} drawn from the attacker's {n:,} rows"
+        else:
+            models = f"no {self._models_name}, the attacker's {n:,} rows"
+        point = self.operating_point
+        decide = (
+            "decisions at the threshold of highest balanced accuracy"
+            if point == "balanced"
+            else f"decisions at the threshold of {point:g} false-positive rate"
+        )
+        parts = [f"{type(self).__name__} over {models}", *self._basis_details()]
+        parts.append(f"{decide} on the attacker's rows")
+        return "; ".join(parts)
+
+    def _basis_details(self):
+        """The attack's own fitted settings, for :meth:`_basis`."""
+        return []
+
     @classmethod
     def _from_references(cls, target, references, in_mask, X, y, **params):
         """A fitted attack on ``target`` over reference models trained elsewhere.

@@ -133,6 +133,19 @@ class ThresholdAttack(BaseShadowModelAttack):
         self.random_state = random_state
         self.verbose = verbose
 
+    def _basis_details(self):
+        return [f"signal {self.signal!r}" + (", per label" if self.thresholds_ else "")]
+
+    def _basis(self):
+        if self.shadow_estimators_:
+            return super()._basis()
+        n = self.shadow_in_mask_.shape[1]
+        return (
+            f"ThresholdAttack on the attacker's {n:,} rows, no shadow models; "
+            f"{self._basis_details()[0]}; threshold at the top {self.fpr:g} of those rows "
+            "(no members to calibrate on)"
+        )
+
     def _fit_attack(self, X, y, label_index, seeds):
         classes = self.target_classes_
         self.thresholds_ = {}
