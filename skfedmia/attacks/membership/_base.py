@@ -11,6 +11,7 @@ attack's accuracy), ``report`` every figure with its interval.
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 from abc import ABCMeta, abstractmethod
 
@@ -469,6 +470,36 @@ class BaseMembershipAttack(BaseEstimator, metaclass=ABCMeta):
     def _basis(self):
         """One line on what this fitted attack's figures rest on (``report.basis``)."""
         return type(self).__name__
+
+
+def row_keys(X, y):
+    """Hashable keys of rows, to recognise query rows that were in the reference pool.
+
+    Numeric arrays and DataFrames (of any column types) are keyed by their values and
+    label; ``None`` where rows cannot be keyed (e.g. a list of strings).
+    """
+    labels = [repr(label).encode() for label in np.asarray(y).tolist()]
+    if hasattr(X, "iloc"):
+        import pandas as pd
+
+        try:
+            hashes = pd.util.hash_pandas_object(X, index=False).to_numpy()
+        except TypeError:
+            return None
+        return [
+            hashlib.blake2b(int(h).to_bytes(8, "little") + label, digest_size=12).digest()
+            for h, label in zip(hashes, labels, strict=True)
+        ]
+    try:
+        values = np.ascontiguousarray(np.asarray(X, dtype=np.float64))
+    except (TypeError, ValueError):
+        return None
+    if values.ndim != 2:
+        return None
+    return [
+        hashlib.blake2b(row.tobytes() + label, digest_size=12).digest()
+        for row, label in zip(values, labels, strict=True)
+    ]
 
 
 def take_rows(X, indices):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 from scipy.stats import spearmanr
 from sklearn.isotonic import IsotonicRegression
@@ -11,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import aligned_proba
+from ._base import aligned_proba, row_keys
 from ._shadow_training import BaseShadowModelAttack
 from ._signals import true_class_logit
 
@@ -19,36 +17,6 @@ __all__ = ["LikelihoodRatioAttack"]
 
 _MIN_STD = 1e-3
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
-
-
-def row_keys(X, y):
-    """Hashable keys of rows, to recognise query rows that were in the reference pool.
-
-    Numeric arrays and DataFrames (of any column types) are keyed by their values and
-    label; ``None`` where rows cannot be keyed (e.g. a list of strings).
-    """
-    labels = [repr(label).encode() for label in np.asarray(y).tolist()]
-    if hasattr(X, "iloc"):
-        import pandas as pd
-
-        try:
-            hashes = pd.util.hash_pandas_object(X, index=False).to_numpy()
-        except TypeError:
-            return None
-        return [
-            hashlib.blake2b(int(h).to_bytes(8, "little") + label, digest_size=12).digest()
-            for h, label in zip(hashes, labels, strict=True)
-        ]
-    try:
-        values = np.ascontiguousarray(np.asarray(X, dtype=np.float64))
-    except (TypeError, ValueError):
-        return None
-    if values.ndim != 2:
-        return None
-    return [
-        hashlib.blake2b(row.tobytes() + label, digest_size=12).digest()
-        for row, label in zip(values, labels, strict=True)
-    ]
 
 
 def _masked_stats(scores, mask):
@@ -295,7 +263,7 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
                 "or a DataFrame, or use online=False."
             )
         super()._fit(X, y, label_index)
-        self._pool_index = None if keys is None else {key: i for i, key in enumerate(keys)}
+        self._set_pool_index(keys)
 
     @classmethod
     def _from_references(cls, target, references, in_mask, X, y, *, pool_keys=None, **params):
@@ -303,12 +271,11 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         if params.get("online") and len(references) < 2:
             raise ValueError("online LiRA needs at least 2 reference models (in and out).")
         attack = super()._from_references(target, references, in_mask, X, y, **params)
-        keys = row_keys(X, y) if pool_keys is None else pool_keys
-        attack._pool_index = None if keys is None else {key: i for i, key in enumerate(keys)}
+        attack._set_pool_index(row_keys(X, y) if pool_keys is None else pool_keys)
         return attack
 
     def _fit_attack(self, X, y, label_index, seeds):
-        self.pool_scores_ = self._reference_scores(X, label_index)
+        self.pool_scores_ = self._model_signals(X, label_index)
         scores, inside = self.pool_scores_, self.shadow_in_mask_
         # a reference model stands for "trained without the row" only if it trained on
         # the row's label at all
@@ -395,14 +362,6 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         self.bin_std_in_ = np.maximum(std_in, _MIN_STD)
         self.bin_std_out_ = np.maximum(std_out, _MIN_STD)
 
-    def _reference_scores(self, X, label_index):
-        return np.stack(
-            [
-                true_class_logit(aligned_proba(model, X, self.target_classes_), label_index)
-                for model in self.shadow_estimators_
-            ]
-        )
-
     # ------------------------------------------------------------------ scoring
     def _gaussians(self, ref_scores, in_mask, out_mask):
         """Per-row (mean, std) of the in and out statistics from the reference scores."""
@@ -477,17 +436,8 @@ class LikelihoodRatioAttack(BaseShadowModelAttack):
         observed = true_class_logit(
             aligned_proba(self.target, X, self.target_classes_), label_index
         )
-        ref_scores = self._reference_scores(X, label_index)
-        k, n = ref_scores.shape
-        in_mask = np.zeros((k, n), dtype=bool)
-        pool_index = getattr(self, "_pool_index", None)
-        if pool_index:
-            keys = row_keys(X, y)
-            if keys is not None:
-                for i, key in enumerate(keys):
-                    j = pool_index.get(key)
-                    if j is not None:
-                        in_mask[:, i] = self.shadow_in_mask_[:, j]
+        ref_scores = self._model_signals(X, label_index)
+        in_mask = self._pool_in_mask(X, y)
         out_mask = ~in_mask & self.shadow_labels_seen_[:, label_index]
         raw = self._raw_score(observed, ref_scores, in_mask, out_mask)
         return raw - self.threshold_

@@ -15,10 +15,9 @@ from ...federated._callbacks import NodeCallback, NodeModel
 from ...federated._sequential import train_node_epochs
 from ...metrics import attack_report
 from ...utils._random import draw_seed
-from ._base import _best_threshold, balanced_evaluation_set
+from ._base import _best_threshold, balanced_evaluation_set, row_keys
 from ._dynamics import NodeAttributionAttack
 from ._insiders import ColludingInsidersAttack, _copy_attack
-from ._lira import row_keys
 from ._references import reference_attack_scores
 
 __all__ = ["MembershipMonitor"]

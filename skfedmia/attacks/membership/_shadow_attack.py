@@ -9,8 +9,7 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 
 from ...neural_net import can_fit_together, fit_mlp_ensemble
 from ...utils._random import spawn_seeds
-from ._base import _set_random_states, aligned_proba, take_rows
-from ._lira import row_keys
+from ._base import _set_random_states, aligned_proba, row_keys, take_rows
 from ._shadow_training import BaseShadowModelAttack
 from ._signals import true_class_logit
 
@@ -348,22 +347,8 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
     def _reference(self, X, y, label_index):
         """Difficulty of queried rows: the mean logit-scaled confidence of the shadows that
         did not train on them (every shadow, unless a row is one of the attacker's own)."""
-        classes = self.target_classes_
-        signal = np.stack(
-            [
-                true_class_logit(aligned_proba(m, X, classes), label_index)
-                for m in self.shadow_estimators_
-            ]
-        )
-        judges = self.shadow_labels_seen_[:, label_index].copy()
-        pool_index = getattr(self, "_pool_index", None)
-        if pool_index:
-            keys = row_keys(X, y)
-            if keys is not None:
-                for i, key in enumerate(keys):
-                    j = pool_index.get(key)
-                    if j is not None:
-                        judges[:, i] &= ~self.shadow_in_mask_[:, j]
+        signal = self._model_signals(X, label_index)
+        judges = self.shadow_labels_seen_[:, label_index] & ~self._pool_in_mask(X, y)
         count = judges.sum(axis=0)
         mean = (signal * judges).sum(axis=0) / np.maximum(count, 1)
         return np.where(count > 0, mean, self.reference_fallback_)
@@ -383,10 +368,7 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
     def _fit_attack(self, X, y, label_index, seeds):
         classes = self.target_classes_
         proba, label_index, membership, reference = self._shadow_rows(X, label_index)
-        self._pool_index = None
-        if self.features_ == "calibrated":
-            keys = row_keys(X, y)
-            self._pool_index = None if keys is None else {k: i for i, k in enumerate(keys)}
+        self._set_pool_index(row_keys(X, y) if self.features_ == "calibrated" else None)
         features = self._features(proba, label_index, reference)
         seed_sampler, seed_model = spawn_seeds(seeds[0], 2)
         Xa, ya = features, membership

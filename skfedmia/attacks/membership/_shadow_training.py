@@ -16,6 +16,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import _num_samples
 from tqdm.auto import tqdm
 
 from ...federated import NodeModel
@@ -27,9 +28,12 @@ from ._base import (
     BaseMembershipAttack,
     _fit_slope,
     _set_random_states,
+    aligned_proba,
     calibrated_threshold,
+    row_keys,
     take_rows,
 )
+from ._signals import true_class_logit
 
 __all__ = [
     "BaseShadowModelAttack",
@@ -280,16 +284,43 @@ class BaseShadowModelAttack(BaseMembershipAttack):
 
     _models_name = "shadow models"
 
+    # ------------------------------------------------------------------ models' views
+    def _model_signals(self, X, label_index):
+        """``(n_models, n_rows)`` logit-scaled confidence of every model in the true label."""
+        return np.stack(
+            [
+                true_class_logit(aligned_proba(model, X, self.target_classes_), label_index)
+                for model in self.shadow_estimators_
+            ]
+        )
+
+    def _set_pool_index(self, keys):
+        """Remember the attacker's rows by key (:func:`row_keys`), or nothing if unkeyed."""
+        self._pool_index = None if keys is None else {key: i for i, key in enumerate(keys)}
+
+    def _pool_in_mask(self, X, y):
+        """``(n_models, n_rows)``: which models trained on each queried row.
+
+        Only queried rows recognised among the attacker's rows given to ``fit`` (by value,
+        :func:`row_keys`) can have been; every other row is out of every model.
+        """
+        in_mask = np.zeros((len(self.shadow_estimators_), _num_samples(X)), dtype=bool)
+        pool_index = getattr(self, "_pool_index", None)
+        keys = row_keys(X, y) if pool_index else None
+        for i, key in enumerate(keys or ()):
+            j = pool_index.get(key)
+            if j is not None:
+                in_mask[:, i] = self.shadow_in_mask_[:, j]
+        return in_mask
+
     def _basis(self):
-        k = len(getattr(self, "shadow_estimators_", []))
-        n = self.shadow_in_mask_.shape[1] if hasattr(self, "shadow_in_mask_") else 0
+        # a fitted attack over at least one model (the threshold attack without shadows
+        # says so itself)
+        k, n = self.shadow_in_mask_.shape
         name = self._models_name if k != 1 else self._models_name[:-1]
-        if k:
-            size = getattr(self, "shadow_size_", None)
-            rows = f" of {size:,} rows" if size else ""
-            models = f"{k} {name}{rows} drawn from the attacker's {n:,} rows"
-        else:
-            models = f"no {self._models_name}, the attacker's {n:,} rows"
+        size = getattr(self, "shadow_size_", None)
+        rows = f" of {size:,} rows" if size else ""
+        models = f"{k} {name}{rows} drawn from the attacker's {n:,} rows"
         point = self.operating_point
         decide = (
             "decisions at the threshold of highest balanced accuracy"
