@@ -60,14 +60,17 @@ def _f1_cell(rows):
 def _summary(cells):
     """Generated sentences: in how many cells (and node batches) the defense-aware attack
     is not worse than the plain one."""
-    below, pairs, pairs_below = [], 0, 0
+    below, pairs, pairs_below, closest = [], 0, 0, None
     for (stage, batch, setting), by in cells.items():
         p, a = _mean(by[PLAIN], "f1"), _mean(by[AWARE], "f1")
         plain = {r.get("batch", "0"): float(r["f1"]) for r in by[PLAIN]}
         diffs = [float(r["f1"]) - plain[r.get("batch", "0")] for r in by[AWARE]]
+        text = f"{stage}, batch {batch}, {setting:g}: {a:.4f} vs {p:.4f}"
+        text += _paired_interval(diffs)
         if a < p - 1e-9:
-            text = f"{stage}, batch {batch}, {setting:g}: {a:.4f} vs {p:.4f}"
-            below.append(text + _paired_interval(diffs))
+            below.append(text)
+        elif any(d < -1e-9 for d in diffs) and (closest is None or a - p < closest[0]):
+            closest = (a - p, text)
         pairs += len(diffs)
         pairs_below += sum(d < -1e-9 for d in diffs)
     n_batches = max(len(by[AWARE]) for by in cells.values())
@@ -83,6 +86,8 @@ def _summary(cells):
             f"Batch by batch, it is at least the plain attack's in {pairs - pairs_below} "
             f"of {pairs} attacks.\n"
         )
+        if closest is not None and not below:
+            text += f"Narrowest margin of a cell with a batch below: {closest[1]}.\n"
     return text
 
 
@@ -139,11 +144,8 @@ def dpsgd_table(rows):
     grid = defaultdict(dict)
     for (stage, batch, mult), by in cells.items():
         p, a = by[PLAIN], by[AWARE]
-        errors = {int(float(r["label_count_error"])) for r in (*p, *a)}
-        grid[(stage, batch)][mult] = (
-            f"{_mean(p, 'f1'):.2f} / {_mean(a, 'f1'):.2f} "
-            f"({' / '.join(str(e) for e in sorted(errors))})"
-        )
+        errors = [int(float(r["label_count_error"])) for r in (*p, *a)]
+        grid[(stage, batch)][mult] = f"{_mean(p, 'f1'):.2f} / {_mean(a, 'f1'):.2f} ({max(errors)})"
     header = ["stage", "batch"] + [f"multiplier {m:g}" for m in multipliers]
     out = [[s, b] + [g.get(m, "") for m in multipliers] for (s, b), g in grid.items()]
     return _table(header, out) + _summary(cells)

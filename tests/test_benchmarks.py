@@ -93,14 +93,19 @@ def test_leakage_tables_average_node_batches_and_count_pairs():
     assert "| untrained | 8 | 50% | 0.800 (2.0) | 0.810 (2.0) | +0.0100 | 0 |" in text
     assert "at least the plain attack's in 1 of 1 cells (mean over 2 node batches" in text
     assert "Batch by batch, it is at least the plain attack's in 1 of 2 attacks." in text
+    # no cell below on average: the narrowest cell with a batch below is named with its
+    # interval (differences -0.02 and +0.04: mean +0.01, sd 0.04243)
+    assert (
+        "Narrowest margin of a cell with a batch below: untrained, batch 8, 0.5: 0.8100 vs "
+        "0.8000 (difference +0.0100, 95% interval [-0.3712, +0.3912] over 2 batches)."
+    ) in text
     # a cell below on average names its paired difference with a t interval:
     # differences -0.02 and -0.04, mean -0.03, sd 0.01414, t(0.975, 1) = 12.706
     worse = [row(tables.PLAIN, 0, 0.90), row(tables.AWARE, 0, 0.88)]
     worse += [row(tables.PLAIN, 1, 0.70), row(tables.AWARE, 1, 0.66)]
-    assert (
-        "(difference -0.0300, 95% interval [-0.1571, +0.0971] over 2 batches)"
-        in tables.topk_table(worse)
-    )
+    worse_text = tables.topk_table(worse)
+    assert "(difference -0.0300, 95% interval [-0.1571, +0.0971] over 2 batches)" in worse_text
+    assert "Narrowest margin" not in worse_text
     # one batch per cell (the files written before --n-batches): no batch sentence
     one = tables.topk_table([row(tables.PLAIN, 0, 0.9), row(tables.AWARE, 0, 0.8)])
     assert "below it in: untrained, batch 8, 0.5: 0.8000 vs 0.9000." in one

@@ -123,7 +123,11 @@ class GradientInversionAttack(BaseEstimator):
         (prior left out) and in the direction of the simulated, defended gradient;
         otherwise return the plain one. The exact posterior can pull records to the
         prior's most likely values when the observation says little, where the plain
-        fit still recovers some of them. ``result.defense_check_`` records the choice.
+        fit still recovers some of them. Under pruning without noise the defense-aware
+        search also starts from the plain reconstruction (when both read the same
+        labels): the exact likelihood is flat over every value a pruned coordinate may
+        have had, where plain matching still points the search towards the records.
+        ``result.defense_check_`` records the choice.
     random_state : int, RandomState instance or None, default=None
         Seeds the restarts; fixed seeds repeat results exactly.
     verbose : int, default=0
@@ -432,11 +436,13 @@ class GradientInversionAttack(BaseEstimator):
         if not (self.compare_plain and self._defense_changes_objective(nm, *args[1:8])):
             return self._solve(*args, nm=nm, seed=seed)[0]
         # the modelled reconstruction is kept only when it explains the observation at
-        # least as well as the plain one, found independently (see compare_plain)
-        result, ctx = self._solve(*args, nm=nm, seed=seed)
+        # least as well as the plain one (see compare_plain); under pruning alone the
+        # modelled search also starts from the plain fit
+        other, _ = self._plain_attack()._solve(*args, nm=None, seed=seed)
+        warm = other if self._pruning_only(nm) else None
+        result, ctx = self._solve(*args, nm=nm, seed=seed, warm=warm)
         if ctx is None:
             return result
-        other, _ = self._plain_attack()._solve(*args, nm=None, seed=seed)
         fit_modelled = self._fit_under_defense(ctx, result.X_, result.y_)
         fit_plain = self._fit_under_defense(ctx, other.X_, other.y_)
         keep = all(m <= p for m, p in zip(fit_modelled, fit_plain))
@@ -472,6 +478,22 @@ class GradientInversionAttack(BaseEstimator):
         if hasattr(self, "layout_"):
             plain.layout_ = self.layout_
         return plain
+
+    @staticmethod
+    def _pruning_only(nm):
+        """Whether the defense only prunes: no noise and no per-record clipping.
+
+        Then the observation is exact on the kept coordinates and says of every pruned
+        one only how large it may have been, so the likelihood is flat over that band and
+        gives the search nothing to follow there. Plain matching is the same fit with the
+        band collapsed to zero, and its reconstruction is where the modelled search also
+        starts (a continuation). Under noise the posterior is searched from random starts
+        only, so that the fit check compares two independent searches: started from the
+        plain fit, the posterior fits better almost always, also where its records are
+        worse.
+        """
+        noisy = nm.noise is not None and nm.scale > 0
+        return bool(nm.pruned) and not noisy and not nm.per_example_clip
 
     @staticmethod
     def _defense_changes_objective(nm, module, info, gradient, update, batch_size, lr, epochs):
@@ -536,9 +558,11 @@ class GradientInversionAttack(BaseEstimator):
         *,
         nm,
         seed,
+        warm=None,
     ):
         """One reconstruction under the noise model ``nm``; returns it and its context
-        (``None`` when the closed form was exact)."""
+        (``None`` when the closed form was exact). ``warm``: an earlier reconstruction
+        to start from as well."""
         work = attack_copy(module)
         buffers = {n: b.detach() for n, b in work.named_buffers()}
         loss_fn = make_loss(work, buffers)
@@ -604,6 +628,10 @@ class GradientInversionAttack(BaseEstimator):
                     return result, None
                 extra.append(x)
         analytic = bool(extra)
+        if warm is not None and np.array_equal(warm.y_, y):
+            # a start for the search and a candidate of the pooling (same labels only,
+            # so that its records line up with ``y``)
+            extra.append(warm.X_)
         span = self._record_span(observation, info, batch_size)
         result = self._search(
             observers,

@@ -87,6 +87,42 @@ def test_modelled_pruning_of_nonzero_coordinates_is_not_worse(batch_size):
     assert check["kept"] == ("modelled" if fits_better else "plain")
 
 
+@pytest.mark.parametrize("batch_size", [4, 16])
+def test_modelled_search_starts_from_the_plain_fit(batch_size):
+    # from random starts alone the censored likelihood is hard to search (flat over the
+    # values a pruned coordinate may have had): here such a search fits worse than
+    # plain matching; started from the plain fit as well, it never fits worse
+    model, Xp, Xt, yt = sparse_problem(batch_size)
+    g = compute_gradient(model, Xt, yt, flat=True)
+    defense = TopKSparsification(fraction=0.9)
+    pruned = defense.apply(g)
+    assert pruning_view(pruned.double(), defense.noise_model())[2] > 0
+    kw = dict(n_restarts=2, max_iter=100, refine_iter=30, random_state=0)
+    aware = GradientInversionAttack(loss="bayes", defense=defense, **kw).fit(Xp)
+    res = aware.reconstruct(model, pruned, batch_size=batch_size)
+    check = res.defense_check_
+    assert check["kept"] == "modelled"
+    assert check["modelled"]["likelihood"] <= check["plain"]["likelihood"]
+    assert check["modelled"]["direction"] <= check["plain"]["direction"]
+    # the same search from random starts only (as before the plain fit was a start)
+    cold = GradientInversionAttack(loss="bayes", defense=defense, compare_plain=False, **kw)
+    cold_res = cold.fit(Xp).reconstruct(model, pruned, batch_size=batch_size)
+    nm = defense.noise_model()
+    plain = GradientInversionAttack(**kw).fit(Xp).reconstruct(model, pruned, batch_size=batch_size)
+    plain_fit = censored_misfit(model, plain, pruned, nm)
+    assert plain_fit == pytest.approx(check["plain"]["likelihood"], abs=1e-6)
+    assert censored_misfit(model, cold_res, pruned, nm) > plain_fit
+
+
+def censored_misfit(model, result, obs, nm):
+    """1 - cosine between the observation and the records' gradient as top-k censors it."""
+    sim = compute_gradient(model, result.X_, result.y_, flat=True).double()
+    obs = obs.double()
+    zero, _, tau = pruning_view(obs, nm)
+    sim = torch.where(zero, torch.sign(sim) * torch.relu(sim.abs() - tau), sim)
+    return float(1 - sim @ obs / (sim.norm() * obs.norm()))
+
+
 def test_closed_form_is_tried_under_defenses():
     model, Xp, Xt, yt = sparse_problem(1)
     g = compute_gradient(model, Xt, yt, flat=True)
@@ -161,7 +197,25 @@ def test_compare_plain_off_returns_the_posterior_alone():
     assert res.defense_check_ is None
     hedged = GradientInversionAttack(random_state=0, **kw).fit(Xp)
     res_hedged = hedged.reconstruct(model, grads, batch_size=8)
-    if res_hedged.defense_check_["kept"] == "modelled":
-        np.testing.assert_array_equal(res_hedged.X_, res.X_)
+    plain_kw = dict(n_restarts=2, max_iter=100, refine_iter=30, random_state=0)
+    plain = GradientInversionAttack(**plain_kw).fit(Xp).reconstruct(model, grads, batch_size=8)
+    # at multiplier 1 the posterior fits the noisy observation worse than the plain fit
+    # (see test_modelling_dpsgd_is_not_worse_than_ignoring_it): the plain one is returned
+    assert res_hedged.defense_check_["kept"] == "plain"
+    np.testing.assert_array_equal(res_hedged.X_, plain.X_)
     with pytest.raises(ValueError, match="compare_plain"):
         GradientInversionAttack(compare_plain="yes").fit(Xp)
+
+
+def test_posterior_under_noise_is_searched_from_random_starts_only():
+    # under noise the posterior's search does not start from the plain fit, so the
+    # check compares two independent searches: kept, it is the posterior found alone
+    model, Xp, Xt, yt = sparse_problem(8)
+    dp = DPSGD(noise_multiplier=0.01, max_grad_norm=1.0)
+    grads = dp.privatize_gradient(model, torch.as_tensor(Xt), torch.as_tensor(yt), random_state=0)
+    kw = dict(loss="bayes", defense=dp, n_restarts=2, max_iter=100, refine_iter=30)
+    hedged = GradientInversionAttack(random_state=0, **kw).fit(Xp)
+    res = hedged.reconstruct(model, grads, batch_size=8)
+    alone = GradientInversionAttack(compare_plain=False, random_state=0, **kw).fit(Xp)
+    assert res.defense_check_["kept"] == "modelled"
+    np.testing.assert_array_equal(res.X_, alone.reconstruct(model, grads, batch_size=8).X_)
