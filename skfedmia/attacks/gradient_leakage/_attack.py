@@ -47,6 +47,13 @@ def _check_real(value, name):
     return float(value)
 
 
+def _with_masks(result):
+    """A reconstruction's records with the dropout masks found with them, if any."""
+    if result.dropout_masks_ is None:
+        return result.X_
+    return np.concatenate([result.X_, result.dropout_masks_], -1)
+
+
 class GradientInversionAttack(BaseEstimator):
     """Reconstruct a node's records from the gradient or update it sends on.
 
@@ -443,8 +450,8 @@ class GradientInversionAttack(BaseEstimator):
         result, ctx = self._solve(*args, nm=nm, seed=seed, warm=warm)
         if ctx is None:
             return result
-        fit_modelled = self._fit_under_defense(ctx, result.X_, result.y_)
-        fit_plain = self._fit_under_defense(ctx, other.X_, other.y_)
+        fit_modelled = self._fit_under_defense(ctx, result)
+        fit_plain = self._fit_under_defense(ctx, other)
         keep = all(m <= p for m, p in zip(fit_modelled, fit_plain))
         chosen = result if keep else other
         chosen.defense_check_ = {
@@ -519,9 +526,11 @@ class GradientInversionAttack(BaseEstimator):
         view = pruning_view(obs, nm)
         return view is not None and not (view[1] == "magnitude" and view[2] == 0.0)
 
-    def _fit_under_defense(self, ctx, X, y):
-        """(negative log-likelihood without prior, cosine mismatch) of records ``X``."""
+    def _fit_under_defense(self, ctx, result):
+        """(negative log-likelihood without prior, cosine mismatch) of a reconstruction,
+        with the dropout masks found with its records."""
         info, observation, nm = ctx["info"], ctx["observation"], ctx["nm"]
+        X, y = _with_masks(result), result.y_
         y_t = torch.as_tensor(np.asarray(y), dtype=torch.long, device=info["device"])
         if observation.replay is not None:
             observe_fn = replay_observer(ctx["loss_fn"], observation, info["names"], y_t)
@@ -630,8 +639,8 @@ class GradientInversionAttack(BaseEstimator):
         analytic = bool(extra)
         if warm is not None and np.array_equal(warm.y_, y):
             # a start for the search and a candidate of the pooling (same labels only,
-            # so that its records line up with ``y``)
-            extra.append(warm.X_)
+            # so that its records line up with ``y``), with its dropout masks
+            extra.append(_with_masks(warm))
         span = self._record_span(observation, info, batch_size)
         result = self._search(
             observers,
@@ -797,7 +806,9 @@ class GradientInversionAttack(BaseEstimator):
             best = modes[0]
         cand = candidates[best]
         method = "analytic" if cand["pick"] < n_analytic else best
-        X_out = relaxation.strip(cand["X"]) if hasattr(relaxation, "strip") else cand["X"]
+        X_out, masks = cand["X"], None
+        if hasattr(relaxation, "strip"):
+            X_out, masks = relaxation.strip(cand["X"]), cand["X"][..., relaxation.n_features :]
         return GradientReconstruction(
             X_out,
             y,
@@ -808,4 +819,5 @@ class GradientInversionAttack(BaseEstimator):
             cand["restart_losses"],
             mode_losses,
             cand["field_confidence"],
+            masks,
         )

@@ -75,7 +75,7 @@ class MaskedRelaxation:
     Every method of :class:`Relaxation` acts on the record columns; the mask columns
     start at the keep probability (the model's expectation), are not scored by the prior
     and are rounded at 0.5 at the end. ``strip`` drops them, ``pad`` adds them at the
-    keep probability.
+    keep probability (to records that have none).
     """
 
     def __init__(self, base, widths, rates, local_epochs):
@@ -92,6 +92,8 @@ class MaskedRelaxation:
         return X[..., : self.n_features]
 
     def pad(self, X):
+        if X.shape[-1] == self.n_features + self.n_masks:
+            return X  # masks already there
         if isinstance(X, np.ndarray):
             keep = np.broadcast_to(self.keep.cpu().numpy(), X.shape[:-1] + (self.n_masks,))
             return np.concatenate([X, keep], -1)

@@ -14,6 +14,8 @@ class GradientReconstruction:
         Stored as the attributes of the same name with a trailing underscore.
     feature_confidence : ndarray or None, default=None
         Stored as ``feature_confidence_``.
+    dropout_masks : ndarray or None, default=None
+        Stored as ``dropout_masks_``.
 
     Attributes
     ----------
@@ -45,6 +47,9 @@ class GradientReconstruction:
         Final objective of every restart.
     mode_losses_ : dict
         For updates: the replay objective of the candidate of each mode tried.
+    dropout_masks_ : ndarray of shape (batch_size, n_masks) or None
+        For a replayed update with dropout: the keep masks (0/1) found with every
+        record, one per dropout unit and local epoch (epoch-major). ``None`` otherwise.
     defense_check_ : dict or None
         When a defense changed what the attack matches: which reconstruction was kept
         (``"kept"``: ``"modelled"`` or ``"plain"``) and how well the defense-aware and
@@ -64,6 +69,7 @@ class GradientReconstruction:
         restart_losses,
         mode_losses,
         feature_confidence=None,
+        dropout_masks=None,
     ):
         self.X_ = X
         self.y_ = y
@@ -74,6 +80,7 @@ class GradientReconstruction:
         self.restart_losses_ = restart_losses
         self.mode_losses_ = mode_losses
         self.feature_confidence_ = feature_confidence
+        self.dropout_masks_ = dropout_masks
         self.defense_check_ = None
 
     def __repr__(self):
