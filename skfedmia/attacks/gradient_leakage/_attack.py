@@ -47,6 +47,11 @@ def _check_real(value, name):
     return float(value)
 
 
+def _noisy(nm):
+    """Whether the noise model ``nm`` (or ``None``) adds noise."""
+    return nm is not None and nm.noise is not None and nm.scale > 0
+
+
 def _with_masks(result):
     """A reconstruction's records with the dropout masks found with them, if any."""
     if result.dropout_masks_ is None:
@@ -444,12 +449,13 @@ class GradientInversionAttack(BaseEstimator):
             return self._solve(*args, nm=nm, seed=seed)[0]
         # the modelled reconstruction is kept only when it explains the observation at
         # least as well as the plain one (see compare_plain); under pruning alone the
-        # modelled search also starts from the plain fit
-        other, _ = self._plain_attack()._solve(*args, nm=None, seed=seed)
-        warm = other if self._pruning_only(nm) else None
+        # modelled search also starts from the plain fit, found first
+        plain = self._plain_attack()
+        warm = plain._solve(*args, nm=None, seed=seed)[0] if self._pruning_only(nm) else None
         result, ctx = self._solve(*args, nm=nm, seed=seed, warm=warm)
         if ctx is None:
             return result
+        other = warm if warm is not None else plain._solve(*args, nm=None, seed=seed)[0]
         fit_modelled = self._fit_under_defense(ctx, result)
         fit_plain = self._fit_under_defense(ctx, other)
         keep = all(m <= p for m, p in zip(fit_modelled, fit_plain))
@@ -499,8 +505,7 @@ class GradientInversionAttack(BaseEstimator):
         plain fit, the posterior fits better almost always, also where its records are
         worse.
         """
-        noisy = nm.noise is not None and nm.scale > 0
-        return bool(nm.pruned) and not noisy and not nm.per_example_clip
+        return bool(nm.pruned) and not _noisy(nm) and not nm.per_example_clip
 
     @staticmethod
     def _defense_changes_objective(nm, module, info, gradient, update, batch_size, lr, epochs):
@@ -508,7 +513,7 @@ class GradientInversionAttack(BaseEstimator):
         pruning that removed non-zero coordinates."""
         if nm is None:
             return False
-        if (nm.noise is not None and nm.scale > 0) or nm.per_example_clip:
+        if _noisy(nm) or nm.per_example_clip:
             return True
         if not nm.pruned:
             return False
@@ -734,8 +739,7 @@ class GradientInversionAttack(BaseEstimator):
     def _weight(self, nm):
         if isinstance(self.prior_weight, str):
             # the posterior only has a finite prior weight when the gradient is noisy
-            noisy = nm is not None and nm.noise is not None and nm.scale > 0
-            return 1.0 if self.loss == "bayes" and noisy else 0.0
+            return 1.0 if self.loss == "bayes" and _noisy(nm) else 0.0
         return float(self.prior_weight)
 
     def _search(

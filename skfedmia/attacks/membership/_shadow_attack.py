@@ -259,7 +259,7 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
         onehot = np.zeros_like(proba)
         onehot[np.arange(len(proba)), label_index] = 1.0
         parts = [proba, onehot]
-        features = getattr(self, "features_", self.features)
+        features = self.features_
         if features in ("full", "calibrated"):
             # clipped (probabilities of exactly 0 or 1 give +-700) and brought to the
             # scale of the other inputs
@@ -442,7 +442,7 @@ class MembershipInferenceAttack(BaseShadowModelAttack):
     def _decision(self, X, y, label_index):
         proba, _ = self._target_proba(X, label_index, self.target_classes_)
         reference = None
-        if getattr(self, "features_", "full") == "calibrated":
+        if self.features_ == "calibrated":
             reference = self._reference(X, y, label_index)
         features = self._features(proba, label_index, reference)
         return self._centred(features, label_index, proba) - self.threshold_
