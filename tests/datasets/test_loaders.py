@@ -315,6 +315,7 @@ def test_clear_data_home_deletes_a_home_it_created(tmp_path):
     clear_data_home(home)  # a data home that does not exist is left as is
 
 
+@needs_location
 def test_loaders_return_a_bunch_by_default():
     bunch = load_location(path=LOCATION_TGZ)
     assert bunch.data.shape == (5010, 446)
